@@ -1,0 +1,52 @@
+# costtrend_nb developer commands. Each target creates .venv when missing and installs what it
+# needs, pinned by constraints.txt so that a new upstream release cannot change results.
+#
+#   make demo         render the demo report (no credentials, no network)
+#   make test         every test, notebooks included
+#   make lint         ruff and mypy
+#   make constraints  re-pin constraints.txt from a fresh, unconstrained install
+
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+PIP := $(BIN)/python -m pip --disable-pip-version-check --quiet
+DEMO_DIR ?= reports/demo
+
+# never let anything here probe a cloud metadata address
+export ALIBABA_CLOUD_ECS_METADATA_DISABLED := true
+
+.PHONY: demo test lint constraints clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+
+$(VENV)/.runtime: pyproject.toml constraints.txt | $(BIN)/python
+	$(PIP) install -c constraints.txt -e .
+	@touch $@
+
+$(VENV)/.test: pyproject.toml constraints.txt | $(BIN)/python
+	$(PIP) install -c constraints.txt -e ".[test]"
+	@touch $@ $(VENV)/.runtime
+
+demo: $(VENV)/.runtime
+	$(BIN)/costtrend-nb fetch --demo --start 2026-11-01 --end 2026-11-08 --granularity daily \
+		--by model_type -o $(DEMO_DIR)/week-by-model-type.csv
+	@echo "demo data: $(abspath $(DEMO_DIR))/week-by-model-type.csv"
+
+test: $(VENV)/.test
+	$(BIN)/python -m pytest
+
+lint: $(VENV)/.test
+	$(BIN)/ruff check costtrend_nb tests
+	$(BIN)/ruff format --check costtrend_nb tests
+	$(BIN)/mypy
+
+constraints:
+	rm -rf .venv-pin
+	$(PYTHON) -m venv .venv-pin
+	.venv-pin/bin/python -m pip --disable-pip-version-check --quiet install -e ".[test,aliyun]"
+	.venv-pin/bin/python -m pip freeze --exclude-editable | grep -v '^costtrend' > constraints.txt
+	rm -rf .venv-pin
+
+clean:
+	rm -rf $(VENV) reports .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,103 @@
+"""costtrend_nb: analyse Alibaba Cloud Model Router spend in Jupyter.
+
+Example:
+    >>> import costtrend_nb as ct
+    >>> client = ct.CostTrendClient()                                    # doctest: +SKIP
+    >>> df = client.fetch("2026-11-01", "2026-11-08", by="model_type")   # doctest: +SKIP
+
+Names are imported on first use, so ``import costtrend_nb`` stays light: plotting, widgets,
+forecasting and the emulator load only when asked for.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+__version__ = "0.1.0"
+
+# public name -> the module that defines it
+_EXPORTS: dict[str, str] = {
+    "CostTrendClient": "client",
+    "AsyncCostTrendClient": "client",
+    "Credentials": "auth",
+    "AcsV3Auth": "auth",
+    "TrendQuery": "query",
+    "MODEL_TYPES": "query",
+    "METRICS": "catalogue",
+    "Metric": "catalogue",
+    "wide": "tidy",
+    "CostTrendError": "errors",
+    "QueryError": "errors",
+    "APIError": "errors",
+    "BadRequestError": "errors",
+    "AuthError": "errors",
+    "OrgNotFoundError": "errors",
+    "ThrottledError": "errors",
+    "ServerError": "errors",
+    "TransportError": "errors",
+    "TimeoutError": "errors",
+    "ResponseError": "errors",
+    "FetchError": "errors",
+}
+
+__all__ = [
+    "METRICS",
+    "MODEL_TYPES",
+    "APIError",
+    "AcsV3Auth",
+    "AsyncCostTrendClient",
+    "AuthError",
+    "BadRequestError",
+    "CostTrendClient",
+    "CostTrendError",
+    "Credentials",
+    "FetchError",
+    "Metric",
+    "OrgNotFoundError",
+    "QueryError",
+    "ResponseError",
+    "ServerError",
+    "ThrottledError",
+    "TimeoutError",
+    "TransportError",
+    "TrendQuery",
+    "__version__",
+    "wide",
+]
+assert sorted(__all__) == sorted([*_EXPORTS, "__version__"])
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'costtrend_nb' has no attribute {name!r}")
+    value = getattr(importlib.import_module(f".{module}", __name__), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))
+
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .auth import AcsV3Auth, Credentials
+    from .catalogue import METRICS, Metric
+    from .client import AsyncCostTrendClient, CostTrendClient
+    from .errors import (
+        APIError,
+        AuthError,
+        BadRequestError,
+        CostTrendError,
+        FetchError,
+        OrgNotFoundError,
+        QueryError,
+        ResponseError,
+        ServerError,
+        ThrottledError,
+        TimeoutError,
+        TransportError,
+    )
+    from .query import MODEL_TYPES, TrendQuery
+    from .tidy import wide
