@@ -1,0 +1,200 @@
+import datetime as dt
+import itertools
+import warnings
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from costtrend_nb import TrendQuery
+from costtrend_nb.errors import QueryError
+from costtrend_nb.query import MODEL_TYPES, SeriesKey, to_timestamp
+
+SH = "Asia/Shanghai"
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        "2026-11-01T08:00:00+08:00",
+        "2026-11-01 08:00",
+        dt.datetime(2026, 11, 1, 8, 0),
+        dt.datetime(2026, 11, 1, 0, 0, tzinfo=dt.UTC),
+        pd.Timestamp("2026-11-01 00:00", tz="UTC"),
+        np.datetime64("2026-11-01T00:00"),  # naive: read in tz... so it differs, see below
+        1793491200,
+        1793491200.0,
+        "1793491200",
+    ],
+)
+def test_time_inputs(value):
+    ts = to_timestamp(value, SH)
+    assert str(ts.tz) == SH
+    expected = pd.Timestamp("2026-11-01 08:00", tz=SH)
+    if isinstance(value, np.datetime64):
+        expected = pd.Timestamp("2026-11-01 00:00", tz=SH)  # naive values are wall time in tz
+    assert ts == expected
+
+
+def test_naive_dates_are_wall_clock_in_tz():
+    q = TrendQuery("2026-11-01", "2026-11-02", tz="America/New_York")
+    assert q.start == pd.Timestamp("2026-11-01 00:00", tz="America/New_York")
+    assert q.start.utcoffset() == dt.timedelta(hours=-4)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"start": "2026-11-02", "end": "2026-11-01"}, "must be before end"),
+        ({"start": "2026-11-01", "end": "2026-11-01"}, "must be before end"),
+        ({"granularity": "weekly"}, "granularity must be 'hourly' or 'daily'"),
+        ({"start": 1793491200000}, "looks like milliseconds"),
+        ({"start": "yesterday-ish"}, "not a date or time"),
+        ({"start": None}, "must be a date"),
+        ({"start": "1990-01-01"}, "before 2015-01-01"),
+        ({"tz": "Asia/Shangai"}, "Did you mean 'Asia/Shanghai'"),
+        ({"tz": 8}, "IANA time zone"),
+        ({"api_key_id": 5}, "api_key_id needs exactly one department"),
+        ({"api_key_id": 5, "client_ids": [1, 2]}, "api_key_id needs exactly one department"),
+        ({"member_user_ids": [1]}, "member_user_ids filters the members of one department"),
+        ({"member_user_ids": [{"a": 1}], "client_ids": 3}, "member_user_ids must be a list of ids"),
+        ({"member_user_ids": ["1,2"], "client_ids": 3}, "member_user_ids must be a list of ids"),
+        ({"client_ids": []}, "client_ids is empty"),
+        ({"client_ids": ["x"]}, "client_ids must be an integer id"),
+        ({"client_ids": [-1]}, "non-negative"),
+        ({"model_types": []}, "model_types is empty"),
+        ({"model_types": [3]}, "model_types must be names"),
+        ({"by": "department"}, "by must name 'model_type', 'client_id'"),
+        ({"max_results": 0}, "max_results must be an integer from 1 to 1000"),
+        ({"max_results": 1001}, "max_results must be an integer from 1 to 1000"),
+        ({"max_results": 10.5}, "max_results must be an integer"),
+        ({"settle": "soon"}, "settle must be a duration"),
+        ({"settle": "-1h"}, "non-negative duration"),
+        ({"start": "2023-01-01", "end": "2026-01-01"}, "more than the 732 allowed for hourly data"),
+        ({"granularity": "daily", "tz": "Asia/Kolkata"}, r"Asia/Kolkata \(UTC\+05:30"),
+    ],
+)
+def test_bad_input_raises_query_error(kwargs, message):
+    args = {"start": "2026-11-01", "end": "2026-11-08", **kwargs}
+    with pytest.raises(QueryError, match=message):
+        TrendQuery(args.pop("start"), args.pop("end"), **args)
+
+
+def test_unknown_model_type_warns_and_passes_through():
+    with pytest.warns(UserWarning) as record:
+        q = TrendQuery("2026-11-01", "2026-11-02", model_types="chat,LLM")
+    messages = [str(w.message) for w in record]
+    assert "unknown model type 'chat' (did you mean 'Chat'?)" in messages[0]
+    assert "Known types: Chat, ChatMultimodal" in messages[0]
+    assert messages[1].startswith("unknown model type 'LLM';")
+    assert record[0].filename == __file__
+    assert q.model_types == ("chat", "LLM")
+    assert q.to_params()["modelTypes"] == "chat,LLM"
+
+
+def test_known_model_types_do_not_warn():
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        TrendQuery("2026-11-01", "2026-11-02", model_types=["Chat", "TTS", "Chat"])
+
+
+def test_hourly_ranges_widen_to_whole_hours():
+    q = TrendQuery("2026-11-01 08:20", "2026-11-01 10:05")
+    assert (q.start, q.end) == (
+        pd.Timestamp("2026-11-01 08:00", tz=SH),
+        pd.Timestamp("2026-11-01 11:00", tz=SH),
+    )
+    assert q.requested_start == pd.Timestamp("2026-11-01 08:20", tz=SH)
+    assert q.widened
+    assert not TrendQuery("2026-11-01", "2026-11-02").widened
+
+
+def test_daily_in_service_zone_uses_service_days():
+    q = TrendQuery("2026-11-01 13:00", "2026-11-03 01:00", granularity="daily")
+    assert (q.start, q.end) == (
+        pd.Timestamp("2026-11-01", tz=SH),
+        pd.Timestamp("2026-11-04", tz=SH),
+    )
+    assert not q.rebucket and q.fetch_granularity == "daily"
+    # Singapore keeps UTC+8 too: the service's own days fit
+    assert not TrendQuery(
+        "2026-11-01", "2026-11-03", granularity="daily", tz="Asia/Singapore"
+    ).rebucket
+
+
+def test_daily_elsewhere_is_fetched_hourly_over_local_days():
+    q = TrendQuery(
+        "2026-03-07 10:00", "2026-03-09 10:00", granularity="daily", tz="America/New_York"
+    )
+    assert q.rebucket and q.fetch_granularity == "hourly"
+    assert q.start == pd.Timestamp("2026-03-07", tz="America/New_York")
+    assert q.end == pd.Timestamp("2026-03-10", tz="America/New_York")
+    # 24 + 23 (spring forward) + 24 hours
+    assert (q.end - q.start) == pd.Timedelta(hours=71)
+    assert all(w.params["granularity"] == "hourly" for w in q.plan())
+
+
+def test_to_params_for_one_department_and_members():
+    q = TrendQuery(
+        1793462400, 1793548800, client_ids=7, api_key_id=42, member_user_ids=[], tz="UTC"
+    )
+    assert q.to_params() == {
+        "startTime": "1793462400",
+        "endTime": "1793548800",
+        "granularity": "hourly",
+        "maxResults": "100",
+        "clientId": "7",
+        "apiKeyId": "42",
+        "memberUserIds": "",
+    }
+    several = TrendQuery(1793462400, 1793548800, client_ids=[3, 1, 3]).to_params()
+    assert several["clientIds"] == "3,1" and "clientId" not in several
+
+
+def test_plan_splits_by_model_type_and_department():
+    q = TrendQuery(
+        "2026-11-01",
+        "2026-11-02",
+        by=["client_id", "model_type"],
+        model_types=["Chat", "TTS"],
+        client_ids=[1, 7],
+    )
+    assert q.by == ("model_type", "client_id")
+    plan = q.plan()
+    assert [w.series for w in plan] == [
+        SeriesKey("Chat", 1),
+        SeriesKey("Chat", 7),
+        SeriesKey("TTS", 1),
+        SeriesKey("TTS", 7),
+    ]
+    assert plan[1].params["modelTypes"] == "Chat" and plan[1].params["clientId"] == "7"
+
+
+def test_plan_by_model_type_without_types_covers_every_known_type():
+    plan = TrendQuery("2026-11-01", "2026-11-02", by="model_type").plan()
+    assert [w.series.model_type for w in plan] == list(MODEL_TYPES)
+
+
+def test_plan_by_department_needs_ids():
+    q = TrendQuery("2026-11-01", "2026-11-02", by="client_id")
+    with pytest.raises(QueryError, match="needs department ids"):
+        q.plan()
+    assert [w.series.client_id for w in q.plan([5, 6])] == [5, 6]
+
+
+def test_long_spans_split_into_windows_of_whole_pages():
+    q = TrendQuery("2026-01-01", "2026-04-01", max_results=100)
+    windows = [(w.start, w.end) for w in q.plan()]
+    assert [(e - s) // 3600 for s, e in windows] == [700, 700, 700, 60]
+    assert windows[0][0] == int(q.start.timestamp()) and windows[-1][1] == int(q.end.timestamp())
+    assert all(a[1] == b[0] for a, b in itertools.pairwise(windows))
+    daily = TrendQuery("2024-01-01", "2026-01-01", granularity="daily", max_results=1000).plan()
+    assert [(w.end - w.start) // 86400 for w in daily] == [366, 365]  # 2024 is a leap year
+
+
+def test_query_is_immutable_and_serialisable():
+    q = TrendQuery("2026-11-01", "2026-11-02")
+    with pytest.raises(AttributeError):
+        q.start = pd.Timestamp("2026-01-01")  # type: ignore[misc]
+    d = q.to_dict()
+    assert d["start"] == "2026-11-01T00:00:00+08:00" and d["settle"] == "0 days 02:00:00"
