@@ -1,0 +1,675 @@
+"""The clients: :class:`CostTrendClient` (threads, safe inside Jupyter's running loop) and
+:class:`AsyncCostTrendClient` (``asyncio``). Both plan a query into request chains, drive the
+shared flow of :mod:`costtrend_nb.protocol` over one connection pool, and hand the pages to
+:mod:`costtrend_nb.tidy`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import ipaddress
+import logging
+import math
+import os
+import random
+import threading
+import time
+import warnings
+from collections.abc import Awaitable, Callable, Iterable, Sequence
+from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
+from typing import Any, Literal
+
+import httpx
+import pandas as pd
+
+from .auth import AcsV3Auth, Credentials
+from .errors import CostTrendError, FetchError, QueryError, ResponseError, TimeoutError
+from .protocol import (
+    CLIENTS_ACTION,
+    CLIENTS_PATH,
+    MAX_PAGE_BYTES,
+    TREND_ACTION,
+    TREND_PATH,
+    Flow,
+    RetryPolicy,
+    Send,
+    build_request,
+    is_fatal,
+    paged_flow,
+    read_client_page,
+    read_page,
+    translate_transport_error,
+)
+from .query import DEFAULT_TZ, TrendQuery, WindowRequest
+from .tidy import Chain, Page, build_frame
+
+__all__ = ["DEFAULT_ENDPOINT", "AsyncCostTrendClient", "CostTrendClient"]
+
+log = logging.getLogger("costtrend_nb")
+
+DEFAULT_ENDPOINT = "https://aicontent.aliyuncs.com"
+OnError = Literal["raise", "partial"]
+_PROGRESS_ENV = "COSTTREND_NB_PROGRESS"
+_PROGRESS_DELAY = 2.0  # seconds before a progress bar appears
+_DROPPED_HEADERS = ("content-encoding", "content-length", "transfer-encoding")
+
+
+class _Cancelled(Exception):
+    """A chain stopped because another one failed fatally."""
+
+
+def _is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+def _parse_endpoint(endpoint: str, allow_http: bool) -> httpx.URL:
+    text = str(endpoint).strip()
+    if "://" not in text:
+        text = "https://" + text
+    try:
+        url = httpx.URL(text)
+    except httpx.InvalidURL as err:
+        raise QueryError(f"endpoint {endpoint!r} is not a URL: {err}") from None
+    if url.scheme not in ("https", "http") or not url.host:
+        raise QueryError(f"endpoint must be an https:// URL with a host, not {endpoint!r}.")
+    if url.userinfo:
+        raise QueryError("endpoint must not carry credentials; pass Credentials instead.")
+    if url.path not in ("", "/") or url.query:
+        raise QueryError(f"endpoint must be a scheme and host only, not {endpoint!r}.")
+    if url.scheme == "http" and not allow_http and not _is_loopback(url.host):
+        raise QueryError(
+            f"endpoint {endpoint!r} is plain http to a non-loopback host: requests would travel "
+            "unencrypted. Use https://, or pass allow_http=True if you really mean it."
+        )
+    return url.copy_with(path="/")
+
+
+def _check_number(name: str, value: Any, *, minimum: float, integer: bool = False) -> None:
+    bad = isinstance(value, bool) or not isinstance(value, (int, float))
+    bad = bad or (integer and not isinstance(value, int))
+    if bad or not math.isfinite(value) or value < minimum:
+        kind = "an integer" if integer else "a number"
+        raise QueryError(f"{name} must be {kind} >= {minimum}, not {value!r}.")
+
+
+def _progress(total: int, enabled: bool | None) -> Any:
+    if enabled is None:
+        enabled = os.environ.get(_PROGRESS_ENV, "1") not in ("0", "false", "False")
+    if not enabled or total < 2:
+        return _NoProgress()
+    from tqdm.auto import tqdm
+
+    return tqdm(total=total, delay=_PROGRESS_DELAY, desc="fetching series", unit="chain")
+
+
+class _NoProgress:
+    def update(self, n: int = 1) -> None:
+        pass
+
+    def close(self) -> None:
+        pass
+
+
+class _BaseClient:
+    """Configuration, planning and assembly shared by both clients; no I/O."""
+
+    def __init__(
+        self,
+        credentials: Credentials | None = None,
+        *,
+        endpoint: str = DEFAULT_ENDPOINT,
+        demo: bool = False,
+        timeout: float = 10.0,
+        deadline: float | None = None,
+        max_retries: int = 4,
+        max_concurrency: int = 8,
+        transport: Any = None,
+        allow_http: bool = False,
+        progress: bool | None = None,
+        sleep: Callable[[float], Any] | None = None,
+        clock: Callable[[], float] = time.monotonic,
+        seed: int | None = None,
+    ) -> None:
+        _check_number("timeout", timeout, minimum=0.001)
+        if deadline is not None:
+            _check_number("deadline", deadline, minimum=0.001)
+        _check_number("max_retries", max_retries, minimum=0, integer=True)
+        _check_number("max_concurrency", max_concurrency, minimum=1, integer=True)
+        self.timeout = float(timeout)
+        self.deadline = None if deadline is None else float(deadline)
+        self.max_concurrency = int(max_concurrency)
+        self.policy = RetryPolicy(max_retries=int(max_retries))
+        self.progress = progress
+        self._clock = clock
+        self._rng = random.Random(seed)
+        self._lock = threading.Lock()
+        self._request_count = 0
+        self.demo = bool(demo)
+        self.endpoint = _parse_endpoint(endpoint, allow_http)
+        self.credentials = Credentials.resolve(credentials)
+        if self.credentials is None:
+            raise QueryError(
+                "no Alibaba Cloud credentials found: set ALIBABA_CLOUD_ACCESS_KEY_ID and "
+                "ALIBABA_CLOUD_ACCESS_KEY_SECRET, configure `aliyun configure`, or pass "
+                "Credentials(...)."
+            )
+        self._auth = AcsV3Auth(self.credentials)
+        self._transport = transport
+        self._trust_env = not _is_loopback(self.endpoint.host)
+        self._sleep = sleep
+
+    def __repr__(self) -> str:
+        return (
+            f"{type(self).__name__}(endpoint={str(self.endpoint)!r}, "
+            f"credentials={self.credentials!r}, requests={self.request_count})"
+        )
+
+    @property
+    def request_count(self) -> int:
+        """Requests sent so far by this client, retries included."""
+        return self._request_count
+
+    def _count_request(self) -> None:
+        with self._lock:
+            self._request_count += 1
+
+    def _limits(self) -> httpx.Limits:
+        return httpx.Limits(
+            max_connections=self.max_concurrency,
+            max_keepalive_connections=self.max_concurrency,
+        )
+
+    # -- planning and flows ----------------------------------------------------------------
+
+    def _deadline_at(self) -> float | None:
+        return None if self.deadline is None else self._clock() + self.deadline
+
+    def _flow(
+        self,
+        path: str,
+        action: str,
+        params: dict[str, str],
+        read: Callable[[Any, int], Page],
+        deadline_at: float | None,
+        label: str,
+    ) -> Flow:
+        return paged_flow(
+            lambda token: build_request(self.endpoint, path, action, params, token),
+            read,
+            policy=self.policy,
+            timeout=self.timeout,
+            deadline_at=deadline_at,
+            clock=self._clock,
+            rng=self._rng,
+            label=label,
+        )
+
+    def _trend_flow(self, window: WindowRequest, deadline_at: float | None) -> Flow:
+        return self._flow(
+            TREND_PATH, TREND_ACTION, window.params, read_page, deadline_at, window.series.label
+        )
+
+    def _clients_flow(self, deadline_at: float | None) -> Flow:
+        return self._flow(
+            CLIENTS_PATH,
+            CLIENTS_ACTION,
+            {"maxResults": "100"},
+            read_client_page,
+            deadline_at,
+            "the department list",
+        )
+
+    @staticmethod
+    def _query(start: Any, end: Any, **kwargs: Any) -> TrendQuery:
+        return TrendQuery(start, end, **kwargs)
+
+    def _finish(
+        self,
+        query: TrendQuery,
+        plan: Sequence[WindowRequest],
+        results: dict[int, list[Page]],
+        errors: dict[int, CostTrendError],
+        on_error: OnError,
+        requests_before: int,
+        started: dt.datetime,
+    ) -> pd.DataFrame:
+        failures: dict[str, CostTrendError] = {}
+        for i, err in errors.items():
+            failures.setdefault(plan[i].series.label, err)
+        n_series = len({w.series for w in plan})
+        if failures and on_error == "raise":
+            raise FetchError(failures, total=n_series)
+        failed = {w.series for i, w in enumerate(plan) if w.series.label in failures}
+        chains = [
+            Chain(plan[i], results[i]) for i in sorted(results) if plan[i].series not in failed
+        ]
+        served = [p.served_at for c in chains for p in c.pages if p.served_at is not None]
+        as_of = pd.Timestamp(min(served), unit="s", tz="UTC") if served else pd.Timestamp(started)
+        attrs = {
+            "query": query.to_dict(),
+            "tz": query.tz,
+            "as_of": as_of.tz_convert(query.tz).isoformat(),
+            "fetched_at": pd.Timestamp(started).tz_convert(query.tz).isoformat(),
+            "endpoint": "demo" if self.demo else str(self.endpoint),
+            "source": "demo" if self.demo else "api",
+            "request_count": self.request_count - requests_before,
+            "request_ids": [p.request_id for c in chains for p in c.pages if p.request_id],
+            "missing_series": sorted(failures),
+        }
+        if failures:
+            warnings.warn(
+                f"{len(failures)} of {n_series} series could not be fetched and are missing "
+                f"from the frame: {', '.join(sorted(failures))}. df.attrs['missing_series'] "
+                "lists them.",
+                UserWarning,
+                stacklevel=4,
+            )
+        return build_frame(query, chains, as_of=as_of.tz_convert(query.tz), attrs=attrs)
+
+    @staticmethod
+    def _check_on_error(on_error: Any) -> OnError:
+        if on_error not in ("raise", "partial"):
+            raise QueryError(f"on_error must be 'raise' or 'partial', not {on_error!r}.")
+        return on_error
+
+    @staticmethod
+    def _departments_frame(pages: list[Page]) -> pd.DataFrame:
+        rows: dict[int, tuple[Any, ...]] = {}
+        for page in pages:
+            for item in page.points:
+                try:
+                    ident = int(item["id"])
+                    name = item.get("name")
+                    parent, level = item.get("parentId"), item.get("level")
+                    row = (
+                        ident,
+                        str(name) if name is not None else None,
+                        int(parent) if parent is not None else None,
+                        int(level) if level is not None else None,
+                    )
+                except (KeyError, TypeError, ValueError):
+                    raise ResponseError(
+                        f"page {page.index + 1} of the department list has a malformed entry: "
+                        f"{str(item)[:80]!r}",
+                        request_id=page.request_id,
+                    ) from None
+                rows[ident] = row
+        ordered = [rows[k] for k in sorted(rows)]
+        return pd.DataFrame(
+            {
+                "id": pd.array([r[0] for r in ordered], dtype="Int64"),
+                "name": pd.Series([r[1] for r in ordered], dtype="object").astype("str"),
+                "parent_id": pd.array([r[2] for r in ordered], dtype="Int64"),
+                "level": pd.array([r[3] for r in ordered], dtype="Int64"),
+            }
+        )
+
+
+class CostTrendClient(_BaseClient):
+    """Fetch the Model Router cost trend as tidy DataFrames (thread pool; safe in Jupyter).
+
+    Args:
+        credentials: an access key pair; None resolves the environment and the aliyun CLI.
+        endpoint: the service's URL; ``http://`` only to loopback unless ``allow_http``.
+        timeout: seconds for one request (connect, each read, write, and the whole body).
+        deadline: seconds for one whole fetch, retries included (None: no limit).
+        max_retries: further tries of a page after 429, 5xx, timeouts and cut bodies.
+        max_concurrency: request chains in flight at once (one connection each).
+        transport: an httpx transport to use instead of the network (tests, the emulator).
+        progress: show a progress bar on long fetches (None: unless
+            ``COSTTREND_NB_PROGRESS=0``).
+        sleep, clock, seed: injectable waiting, monotonic clock and retry jitter, for tests.
+
+    Example:
+        >>> client = CostTrendClient(Credentials("AKIDexample1234", "secret"))  # doctest: +SKIP
+        >>> df = client.fetch("2026-11-01", "2026-11-08", by="model_type")     # doctest: +SKIP
+    """
+
+    def __init__(self, credentials: Credentials | None = None, **kwargs: Any) -> None:
+        super().__init__(credentials, **kwargs)
+        self._sleep_sync: Callable[[float], Any] = (
+            time.sleep if self._sleep is None else self._sleep
+        )
+        self._http = httpx.Client(
+            auth=self._auth,
+            transport=self._transport,
+            timeout=httpx.Timeout(self.timeout),
+            limits=self._limits(),
+            follow_redirects=False,
+            trust_env=self._trust_env,
+        )
+
+    def __enter__(self) -> CostTrendClient:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Close the connection pool."""
+        self._http.close()
+
+    def fetch(
+        self,
+        start: Any,
+        end: Any,
+        *,
+        granularity: str = "hourly",
+        model_types: str | Iterable[str] | None = None,
+        client_ids: int | Iterable[int] | None = None,
+        api_key_id: int | None = None,
+        member_user_ids: Iterable[int | str] | None = None,
+        by: str | Iterable[str] = (),
+        tz: str = DEFAULT_TZ,
+        max_results: int = 100,
+        settle: str | pd.Timedelta = "2h",
+        on_error: OnError = "raise",
+    ) -> pd.DataFrame:
+        """Fetch ``[start, end)`` as one tidy frame (see :class:`~costtrend_nb.TrendQuery`).
+
+        ``on_error="partial"`` returns the series that arrived and names the missing ones in
+        a warning and in ``df.attrs["missing_series"]``.
+
+        Raises:
+            QueryError: bad input, before any request is sent.
+            APIError: the service refused the account or the parameters.
+            FetchError: retries ran out for some series (with ``on_error="raise"``).
+
+        Example:
+            >>> df = client.fetch("2026-11-01", "2026-11-08", granularity="daily",
+            ...                   by="model_type")                            # doctest: +SKIP
+        """
+        on_error = self._check_on_error(on_error)
+        query = self._query(
+            start,
+            end,
+            granularity=granularity,
+            model_types=model_types,
+            client_ids=client_ids,
+            api_key_id=api_key_id,
+            member_user_ids=member_user_ids,
+            by=by,
+            tz=tz,
+            max_results=max_results,
+            settle=settle,
+        )
+        return self.fetch_query(query, on_error=on_error)
+
+    def fetch_query(self, query: TrendQuery, *, on_error: OnError = "raise") -> pd.DataFrame:
+        """Fetch a prepared :class:`~costtrend_nb.TrendQuery` as one tidy frame."""
+        on_error = self._check_on_error(on_error)
+        if not isinstance(query, TrendQuery):
+            raise QueryError("fetch_query needs a TrendQuery; use fetch() for plain arguments.")
+        started = dt.datetime.now(dt.UTC)
+        before = self.request_count
+        deadline_at = self._deadline_at()
+        ids = None
+        if "client_id" in query.by and query.client_ids is None:
+            ids = self._department_ids(deadline_at)
+        plan = query.plan(ids)
+        results, errors = self._run_all(plan, deadline_at)
+        return self._finish(query, plan, results, errors, on_error, before, started)
+
+    def departments(self) -> pd.DataFrame:
+        """The organisation's departments: ``id``, ``name``, ``parent_id``, ``level``.
+
+        Example:
+            >>> client.departments().head()                                   # doctest: +SKIP
+        """
+        pages = self._drive(self._clients_flow(self._deadline_at()), threading.Event())
+        return self._departments_frame(pages)
+
+    def _department_ids(self, deadline_at: float | None) -> list[int]:
+        pages = self._drive(self._clients_flow(deadline_at), threading.Event())
+        return [int(i) for i in self._departments_frame(pages)["id"]]
+
+    # -- I/O ---------------------------------------------------------------------------------
+
+    def _run_all(
+        self, plan: Sequence[WindowRequest], deadline_at: float | None
+    ) -> tuple[dict[int, list[Page]], dict[int, CostTrendError]]:
+        results: dict[int, list[Page]] = {}
+        errors: dict[int, CostTrendError] = {}
+        cancel = threading.Event()
+        bar = _progress(len(plan), self.progress)
+        workers = min(self.max_concurrency, len(plan))
+        try:
+            with ThreadPoolExecutor(workers, thread_name_prefix="costtrend") as pool:
+                futures = {
+                    pool.submit(self._drive, self._trend_flow(w, deadline_at), cancel): i
+                    for i, w in enumerate(plan)
+                }
+                pending = set(futures)
+                while pending:
+                    done, pending = wait(pending, return_when=FIRST_EXCEPTION)
+                    for future in done:
+                        i = futures[future]
+                        try:
+                            results[i] = future.result()
+                        except _Cancelled:
+                            continue
+                        except CostTrendError as err:
+                            if is_fatal(err):
+                                cancel.set()
+                                for other in pending:
+                                    other.cancel()
+                                raise
+                            errors[i] = err
+                        bar.update(1)
+        finally:
+            bar.close()
+        return results, errors
+
+    def _drive(self, flow: Flow, cancel: threading.Event) -> list[Page]:
+        try:
+            action = next(flow)
+            while True:
+                if isinstance(action, Send):
+                    if cancel.is_set():
+                        flow.close()
+                        raise _Cancelled
+                    action = flow.send(self._send(action))
+                else:
+                    self._sleep_sync(action.seconds)
+                    action = flow.send(None)
+        except StopIteration as stop:
+            return stop.value
+
+    def _send(self, action: Send) -> Any:
+        request = action.request
+        request.extensions["timeout"] = httpx.Timeout(action.timeout).as_dict()
+        self._count_request()
+        started = self._clock()
+        try:
+            response = self._http.send(request, stream=True)
+            try:
+                body = bytearray()
+                for chunk in response.iter_bytes():
+                    body += chunk
+                    if len(body) > MAX_PAGE_BYTES:
+                        return ResponseError(
+                            f"a page of {request.url.path} is over {MAX_PAGE_BYTES} bytes"
+                        )
+                    if self._clock() - started > action.timeout:
+                        return TimeoutError(
+                            f"the answer to {request.url.path} took over {action.timeout:g}s"
+                        )
+            finally:
+                response.close()
+        except httpx.HTTPError as err:
+            return translate_transport_error(err, request)
+        headers = [(k, v) for k, v in response.headers.multi_items() if k not in _DROPPED_HEADERS]
+        return httpx.Response(
+            response.status_code, headers=headers, content=bytes(body), request=request
+        )
+
+
+class AsyncCostTrendClient(_BaseClient):
+    """The asyncio twin of :class:`CostTrendClient`: the same arguments, with ``await``.
+
+    Example:
+        >>> async with AsyncCostTrendClient(creds) as client:                # doctest: +SKIP
+        ...     df = await client.fetch("2026-11-01", "2026-11-08", by="model_type")
+    """
+
+    def __init__(self, credentials: Credentials | None = None, **kwargs: Any) -> None:
+        super().__init__(credentials, **kwargs)
+        self._sleep_async: Callable[[float], Awaitable[Any]] = (
+            asyncio.sleep if self._sleep is None else self._sleep
+        )
+        self._http = httpx.AsyncClient(
+            auth=self._auth,
+            transport=self._transport,
+            timeout=httpx.Timeout(self.timeout),
+            limits=self._limits(),
+            follow_redirects=False,
+            trust_env=self._trust_env,
+        )
+
+    async def __aenter__(self) -> AsyncCostTrendClient:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.aclose()
+
+    async def aclose(self) -> None:
+        """Close the connection pool."""
+        await self._http.aclose()
+
+    async def fetch(
+        self,
+        start: Any,
+        end: Any,
+        *,
+        granularity: str = "hourly",
+        model_types: str | Iterable[str] | None = None,
+        client_ids: int | Iterable[int] | None = None,
+        api_key_id: int | None = None,
+        member_user_ids: Iterable[int | str] | None = None,
+        by: str | Iterable[str] = (),
+        tz: str = DEFAULT_TZ,
+        max_results: int = 100,
+        settle: str | pd.Timedelta = "2h",
+        on_error: OnError = "raise",
+    ) -> pd.DataFrame:
+        """Fetch ``[start, end)`` as one tidy frame; see :meth:`CostTrendClient.fetch`."""
+        on_error = self._check_on_error(on_error)
+        query = self._query(
+            start,
+            end,
+            granularity=granularity,
+            model_types=model_types,
+            client_ids=client_ids,
+            api_key_id=api_key_id,
+            member_user_ids=member_user_ids,
+            by=by,
+            tz=tz,
+            max_results=max_results,
+            settle=settle,
+        )
+        return await self.fetch_query(query, on_error=on_error)
+
+    async def fetch_query(self, query: TrendQuery, *, on_error: OnError = "raise") -> pd.DataFrame:
+        """Fetch a prepared :class:`~costtrend_nb.TrendQuery` as one tidy frame."""
+        on_error = self._check_on_error(on_error)
+        if not isinstance(query, TrendQuery):
+            raise QueryError("fetch_query needs a TrendQuery; use fetch() for plain arguments.")
+        started = dt.datetime.now(dt.UTC)
+        before = self.request_count
+        deadline_at = self._deadline_at()
+        ids = None
+        if "client_id" in query.by and query.client_ids is None:
+            pages = await self._drive(self._clients_flow(deadline_at))
+            ids = [int(i) for i in self._departments_frame(pages)["id"]]
+        plan = query.plan(ids)
+        results, errors = await self._run_all(plan, deadline_at)
+        return self._finish(query, plan, results, errors, on_error, before, started)
+
+    async def departments(self) -> pd.DataFrame:
+        """The organisation's departments: ``id``, ``name``, ``parent_id``, ``level``."""
+        pages = await self._drive(self._clients_flow(self._deadline_at()))
+        return self._departments_frame(pages)
+
+    async def _run_all(
+        self, plan: Sequence[WindowRequest], deadline_at: float | None
+    ) -> tuple[dict[int, list[Page]], dict[int, CostTrendError]]:
+        results: dict[int, list[Page]] = {}
+        errors: dict[int, CostTrendError] = {}
+        gate = asyncio.Semaphore(self.max_concurrency)
+        bar = _progress(len(plan), self.progress)
+
+        async def run(i: int, window: WindowRequest) -> None:
+            async with gate:
+                try:
+                    results[i] = await self._drive(self._trend_flow(window, deadline_at))
+                except CostTrendError as err:
+                    if is_fatal(err):
+                        raise
+                    errors[i] = err
+                bar.update(1)
+
+        try:
+            async with asyncio.TaskGroup() as group:
+                for i, window in enumerate(plan):
+                    group.create_task(run(i, window))
+        except BaseExceptionGroup as group_error:
+            raise _first_leaf(group_error) from None
+        finally:
+            bar.close()
+        return results, errors
+
+    async def _drive(self, flow: Flow) -> list[Page]:
+        try:
+            action = next(flow)
+            while True:
+                if isinstance(action, Send):
+                    action = flow.send(await self._send(action))
+                else:
+                    await self._sleep_async(action.seconds)
+                    action = flow.send(None)
+        except StopIteration as stop:
+            return stop.value
+
+    async def _send(self, action: Send) -> Any:
+        request = action.request
+        request.extensions["timeout"] = httpx.Timeout(action.timeout).as_dict()
+        self._count_request()
+        try:
+            async with asyncio.timeout(action.timeout):
+                response = await self._http.send(request, stream=True)
+                try:
+                    body = bytearray()
+                    async for chunk in response.aiter_bytes():
+                        body += chunk
+                        if len(body) > MAX_PAGE_BYTES:
+                            return ResponseError(
+                                f"a page of {request.url.path} is over {MAX_PAGE_BYTES} bytes"
+                            )
+                finally:
+                    await response.aclose()
+        except TimeoutError_:
+            return TimeoutError(f"the answer to {request.url.path} took over {action.timeout:g}s")
+        except httpx.HTTPError as err:
+            return translate_transport_error(err, request)
+        headers = [(k, v) for k, v in response.headers.multi_items() if k not in _DROPPED_HEADERS]
+        return httpx.Response(
+            response.status_code, headers=headers, content=bytes(body), request=request
+        )
+
+
+TimeoutError_ = asyncio.TimeoutError  # the builtin, which our TimeoutError shadows here
+
+
+def _first_leaf(group: BaseExceptionGroup) -> BaseException:
+    for exc in group.exceptions:
+        if isinstance(exc, BaseExceptionGroup):
+            return _first_leaf(exc)
+        if isinstance(exc, CostTrendError):
+            return exc
+    return group
