@@ -1,0 +1,209 @@
+"""The ``costtrend-nb`` command.
+
+Examples::
+
+    costtrend-nb fetch --start 2026-11-01 --end 2026-11-08 --by model_type -o week.csv
+    costtrend-nb departments
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from . import __version__
+from .errors import CostTrendError, QueryError
+
+__all__ = ["main"]
+
+FORMATS = ("csv", "json", "parquet")
+
+
+def _csv_list(text: str) -> list[str]:
+    return [part.strip() for part in text.split(",") if part.strip()]
+
+
+def _client_options(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_argument_group("connection")
+    group.add_argument("--demo", action="store_true", help="use the built-in demo emulator")
+    group.add_argument("--endpoint", default=None, help="service URL (default: the vendor's)")
+    group.add_argument(
+        "--allow-http", action="store_true", help="allow plain http to a non-loopback host"
+    )
+    group.add_argument("--timeout", type=float, default=10.0, help="seconds per request")
+    group.add_argument("--max-concurrency", type=int, default=8, help="request chains at once")
+    group.add_argument("-v", "--verbose", action="count", default=0, help="log requests (-vv)")
+
+
+def _output_options(parser: argparse.ArgumentParser, *, required: bool) -> None:
+    parser.add_argument(
+        "-o",
+        "--output",
+        required=required,
+        help="file to write ('-' for standard output)",
+    )
+    parser.add_argument(
+        "--format", choices=FORMATS, default=None, help="csv, json or parquet (default: by suffix)"
+    )
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser of ``costtrend-nb``."""
+    parser = argparse.ArgumentParser(
+        prog="costtrend-nb",
+        description="Fetch and report Alibaba Cloud Model Router spend.",
+    )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    fetch = commands.add_parser("fetch", help="fetch the cost trend as a tidy table")
+    fetch.add_argument("--start", required=True, help="range start (ISO date/time or Unix s)")
+    fetch.add_argument("--end", required=True, help="range end, exclusive")
+    fetch.add_argument("--granularity", choices=("hourly", "daily"), default="hourly")
+    fetch.add_argument("--tz", default="Asia/Shanghai", help="IANA time zone (Asia/Shanghai)")
+    fetch.add_argument("--model-types", type=_csv_list, default=None, help="e.g. Chat,TTS")
+    fetch.add_argument("--client-ids", type=_csv_list, default=None, help="department ids")
+    fetch.add_argument(
+        "--by", type=_csv_list, default=[], help="split by model_type and/or client_id"
+    )
+    fetch.add_argument("--max-results", type=int, default=100, help="points per page")
+    fetch.add_argument(
+        "--on-error",
+        choices=("raise", "partial"),
+        default="raise",
+        help="'partial' keeps the series that arrived when others fail",
+    )
+    _output_options(fetch, required=True)
+    _client_options(fetch)
+    fetch.set_defaults(run=_run_fetch)
+
+    departments = commands.add_parser("departments", help="list the departments")
+    _output_options(departments, required=False)
+    _client_options(departments)
+    departments.set_defaults(run=_run_departments)
+    return parser
+
+
+def _make_client(args: argparse.Namespace) -> Any:
+    from .client import DEFAULT_ENDPOINT, CostTrendClient
+
+    return CostTrendClient(
+        endpoint=args.endpoint or DEFAULT_ENDPOINT,
+        demo=args.demo,
+        allow_http=args.allow_http,
+        timeout=args.timeout,
+        max_concurrency=args.max_concurrency,
+    )
+
+
+def _format_for(path: str | None, chosen: str | None) -> str:
+    if chosen:
+        return chosen
+    suffix = Path(path or "").suffix.lower().lstrip(".")
+    if suffix in FORMATS:
+        return suffix
+    if path in (None, "-"):
+        return "csv"
+    raise QueryError(
+        f"cannot tell the format of {path!r} from its suffix; pass --format csv|json|parquet."
+    )
+
+
+def _with_iso_times(df: pd.DataFrame) -> pd.DataFrame:
+    out = df.copy()
+    for column in out.columns:
+        if isinstance(out[column].dtype, pd.DatetimeTZDtype):
+            out[column] = out[column].map(lambda t: t.isoformat())
+    return out
+
+
+def write_frame(df: pd.DataFrame, path: str | None, fmt: str) -> None:
+    """Write a frame as csv, json (records) or parquet; ``-`` or None is standard output."""
+    to_stdout = path in (None, "-")
+    if fmt == "parquet":
+        try:
+            import pyarrow  # noqa: F401
+        except ImportError:
+            raise QueryError(
+                "parquet output needs pyarrow: pip install 'costtrend_nb[parquet]', or use "
+                "--format csv."
+            ) from None
+        if to_stdout:
+            raise QueryError("parquet cannot go to standard output; pass -o FILE.parquet.")
+        df.to_parquet(path, index=False)
+        return
+    table = _with_iso_times(df)
+    if fmt == "csv":
+        text = table.to_csv(index=False)
+    else:
+        text = table.to_json(orient="records", force_ascii=False, indent=1) + "\n"
+    if to_stdout:
+        sys.stdout.write(text)
+    else:
+        Path(path).write_text(text, encoding="utf-8")  # type: ignore[arg-type]
+
+
+def _run_fetch(args: argparse.Namespace) -> int:
+    fmt = _format_for(args.output, args.format)
+    with _make_client(args) as client:
+        df = client.fetch(
+            args.start,
+            args.end,
+            granularity=args.granularity,
+            model_types=args.model_types,
+            client_ids=args.client_ids,
+            by=args.by,
+            tz=args.tz,
+            max_results=args.max_results,
+            on_error=args.on_error,
+        )
+    write_frame(df, args.output, fmt)
+    series = df[["model_type", "client_id"]].drop_duplicates().shape[0]
+    print(
+        f"wrote {len(df)} rows ({series} series, {df.attrs.get('request_count', 0)} requests, "
+        f"data as of {df.attrs.get('as_of')}) to {args.output}",
+        file=sys.stderr,
+    )
+    return 0
+
+
+def _run_departments(args: argparse.Namespace) -> int:
+    with _make_client(args) as client:
+        df = client.departments()
+    if args.output is None and args.format is None:
+        print(df.to_string(index=False))
+        return 0
+    write_frame(df, args.output, _format_for(args.output, args.format))
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run ``costtrend-nb``; returns the exit status (2 for bad input, 1 for other errors)."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if getattr(args, "verbose", 0):
+        logging.basicConfig(format="%(asctime)s %(name)s %(levelname)s %(message)s")
+        logging.getLogger("costtrend_nb").setLevel(
+            logging.DEBUG if args.verbose > 1 else logging.INFO
+        )
+    run: Callable[[argparse.Namespace], int] = args.run
+    try:
+        return run(args)
+    except QueryError as err:
+        print(f"costtrend-nb: error: {err}", file=sys.stderr)
+        return 2
+    except CostTrendError as err:
+        print(f"costtrend-nb: {type(err).__name__}: {err}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

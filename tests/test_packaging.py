@@ -1,0 +1,109 @@
+"""The package as shipped: dependencies in step, the public surface, a light import."""
+
+import ast
+import re
+import subprocess
+import sys
+import tomllib
+from pathlib import Path
+
+import costtrend_nb
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _normalise(name: str) -> str:
+    return re.sub(r"[-_.]+", "-", name).lower()
+
+
+def _split(spec: str) -> tuple[str, str]:
+    match = re.match(r"^\s*([A-Za-z0-9_.\-]+)\s*(.*)$", spec)
+    assert match, spec
+    return _normalise(match.group(1)), match.group(2).replace(" ", "")
+
+
+def conda_dependencies() -> dict[str, str]:
+    deps: dict[str, str] = {}
+    in_list = False
+    for line in (ROOT / "environment.yml").read_text().splitlines():
+        if line.startswith("dependencies:"):
+            in_list = True
+            continue
+        if in_list and line.startswith("  - "):
+            item = line[4:].split("#")[0].strip()
+            if item and item != "pip" and not item.startswith("python="):
+                name, spec = _split(item)
+                deps[name] = spec
+        elif in_list and line and not line.startswith(" "):
+            in_list = False
+    return deps
+
+
+def test_environment_yml_lists_the_runtime_dependencies_of_pyproject():
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    runtime = dict(_split(d) for d in project["dependencies"])
+    assert conda_dependencies() == runtime
+    text = (ROOT / "environment.yml").read_text()
+    assert "conda-forge" in text and "python=3.12" in text
+
+
+def test_constraints_pin_every_runtime_dependency():
+    pins = {_normalise(line.split("==")[0]) for line in (ROOT / "constraints.txt").read_text().splitlines() if "==" in line}
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    wanted = {_split(d)[0] for d in project["dependencies"]}
+    wanted |= {_split(d)[0] for extra in project["optional-dependencies"].values() for d in extra}
+    assert wanted <= pins, sorted(wanted - pins)
+
+
+def test_public_surface_is_what_all_says():
+    public = {name for name in dir(costtrend_nb) if not name.startswith("_")}
+    assert set(costtrend_nb.__all__) - {"__version__"} <= public
+    for name in costtrend_nb.__all__:
+        assert getattr(costtrend_nb, name) is not None
+    assert {"CostTrendClient", "AsyncCostTrendClient", "Credentials", "TrendQuery", "wide", "CostTrendError", "FetchError"} <= set(costtrend_nb.__all__)
+
+
+def test_unknown_attribute_is_an_attribute_error():
+    try:
+        costtrend_nb.no_such_thing  # noqa: B018
+    except AttributeError as err:
+        assert "no_such_thing" in str(err)
+    else:
+        raise AssertionError("expected AttributeError")
+
+
+def test_import_is_light():
+    code = "import sys, costtrend_nb; heavy = [m for m in ('matplotlib', 'ipywidgets', 'statsmodels', 'httpx', 'pandas') if m in sys.modules]; print(','.join(heavy))"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip()
+    assert out == ""
+
+
+def package_imports(path: Path) -> set[str]:
+    """The sibling modules a module of the package imports (``__init__`` for ``from . import``)."""
+    found = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.ImportFrom) and node.level == 1:
+            found.add((node.module or "__init__").split(".")[0])
+    return found
+
+
+# DESIGN.md, "Package layout": what each room may import. Lower layers never import upper ones.
+ROOMS = {
+    "errors": set(),
+    "auth": {"errors"},
+    "query": {"errors"},
+    "catalogue": {"query"},
+    "tidy": {"errors", "query", "catalogue"},
+    "protocol": {"errors", "tidy", "query"},
+    "client": {"auth", "query", "tidy", "protocol", "errors", "cache", "emulator"},
+    "cli": {"__init__", "errors", "client"},
+}
+
+
+def test_every_module_sits_in_its_room():
+    modules = {p.stem for p in (ROOT / "costtrend_nb").glob("*.py")} - {"__init__"}
+    assert modules <= set(ROOMS), f"add the new module's room here and in the docs: {modules - set(ROOMS)}"
+    for module, may in ROOMS.items():
+        path = ROOT / "costtrend_nb" / f"{module}.py"
+        if path.exists():
+            assert package_imports(path) <= may, (module, package_imports(path) - may)
