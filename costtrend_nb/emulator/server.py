@@ -1,0 +1,592 @@
+"""The emulator's request handler: both endpoints of the Model Router billing API, re-implemented.
+
+:class:`Emulator` answers a request given as (method, target, headers, body) with a
+:class:`Reply`; :mod:`costtrend_nb.emulator.serve` carries it in-process (an httpx transport)
+or over a threaded loopback HTTP server, for any client, the vendor's SDK included.
+
+What it does, as the service would:
+
+* verifies ACS3-HMAC-SHA256 signatures over what the client signed (its ``SignedHeaders``),
+  re-encoding the form-decoded query as the vendor does, against the wall clock: a wrong
+  signature, an unknown key, an ``x-acs-date`` more than 15 minutes off, or a reused nonce get
+  403 ``B.Permission.DeniedException``;
+* validates parameters, with 400 ``MissingParameter``/``InvalidParameter`` in the vendor's shape;
+* serves hourly buckets on the hour and daily buckets at midnight UTC+8, summed over the
+  selected model types, departments, members and key, leaving idle buckets out; ``values`` is
+  JSON text encoded twice, as in the vendor's example (``encode_twice=False`` encodes once);
+* pages with ``maxResults``/``nextToken`` (1-1000, default 10); a token is opaque and bound to
+  its query;
+* runs on a frozen data clock, :data:`DEMO_NOW`: the bucket holding it is partial and nothing
+  after it exists (the ``Date`` header reports that clock);
+* injects :class:`Faults` deterministically: each is chosen by a hash of (seed, query, attempt),
+  never by arrival order, and no request fails more than twice in a row.
+
+The demo key pair is public: it opens only the emulator.
+"""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import email.utils
+import hashlib
+import hmac
+import json
+import logging
+import threading
+import time
+from collections import OrderedDict
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import parse_qsl, unquote, urlsplit
+
+import numpy as np
+
+from ..auth import ALGORITHM, API_VERSION, authorization
+from ..catalogue import METRICS, MODEL_TYPE_METRICS
+from .aggregate import Buckets, Selection, aggregate
+from .synth import DAY, DEMO_NOW, Organisation, demo_organisation
+
+__all__ = [
+    "DEMO_ACCESS_KEY_ID",
+    "DEMO_ACCESS_KEY_SECRET",
+    "DEMO_NOW",
+    "Emulator",
+    "Faults",
+    "Reply",
+]
+
+log = logging.getLogger("costtrend_nb.emulator")
+
+#: The demo key pair: public, it opens only the emulator.
+DEMO_ACCESS_KEY_ID = "DEMO-costtrend-nb-key"
+DEMO_ACCESS_KEY_SECRET = "demo-secret-opens-only-the-emulator"
+
+TREND_PATH = "/api/v1/modelRouter/open/billing/cost/trend"
+CLIENTS_PATH = "/api/v1/modelRouter/open/clients"
+ACTIONS = {
+    TREND_PATH: "ModelRouterQueryCostTrendMetrics",
+    CLIENTS_PATH: "ModelRouterQueryClientList",
+}
+MAX_SKEW = 15 * 60
+MAX_RESULTS = 1000
+MAX_SPAN = 366 * DAY
+DEFAULT_RESULTS = 10
+_REQUIRED_SIGNED = ("host", "x-acs-date", "x-acs-signature-nonce", "x-acs-content-sha256")
+
+
+@dataclass(frozen=True)
+class Faults:
+    """Faults to inject; rates are per request, chosen by hash, never by arrival order.
+
+    Failing faults (500, 429, truncation) strike only a request's first two attempts, so a
+    client that retries three times always completes.
+    """
+
+    latency_ms: float = 0.0  #: added to every answer
+    spike_rate: float = 0.0  #: share of answers delayed by ``spike_ms`` more
+    spike_ms: float = 0.0
+    error_rate: float = 0.0  #: share of attempts answered 500 Server.Internal.UnknownError
+    throttle_every: int = 0  #: about one attempt in N answered 429 (0: never)
+    retry_after_ms: int = 200  #: the ``x-acs-retry-after`` of a 429
+    truncate_rate: float = 0.0  #: share of attempts whose body is cut short
+    duplicate_rate: float = 0.0  #: share of pages that repeat the last point of the page before
+
+    @property
+    def failing(self) -> bool:
+        """True when some attempts fail."""
+        return bool(self.error_rate or self.throttle_every or self.truncate_rate)
+
+
+@dataclass
+class Reply:
+    """An answer: status, headers and body, with the delay and truncation to apply."""
+
+    status: int
+    headers: list[tuple[str, str]]
+    body: bytes
+    delay: float = 0.0  #: seconds to wait before answering
+    cut: int | None = None  #: send only this many bytes of the body, then close
+
+
+def _uniform(*parts: object) -> list[float]:
+    digest = hashlib.sha256("|".join(map(str, parts)).encode()).digest()
+    return [int.from_bytes(digest[i : i + 4], "big") / 2**32 for i in range(0, 32, 4)]
+
+
+def _request_id(*parts: object) -> str:
+    h = hashlib.sha256("|".join(map(str, parts)).encode()).hexdigest().upper()
+    return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:32]}"
+
+
+def _dumps(obj: Any) -> bytes:
+    return json.dumps(obj, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+
+
+class _Refusal(Exception):
+    def __init__(self, status: int, code: str, message: str, *, gateway: bool = False) -> None:
+        super().__init__(message)
+        self.status, self.code, self.message, self.gateway = status, code, message, gateway
+
+
+def _missing(name: str) -> _Refusal:
+    return _Refusal(400, "MissingParameter", f"The parameter {name} is required.")
+
+
+def _invalid(message: str) -> _Refusal:
+    return _Refusal(400, "InvalidParameter", message)
+
+
+def _int(params: Mapping[str, str], name: str, *, required: bool = False) -> int | None:
+    raw = params.get(name)
+    if raw is None or raw == "":
+        if required:
+            raise _missing(name)
+        return None
+    text = raw.strip()
+    if not text.lstrip("-").isdigit():
+        raise _invalid(f"The parameter {name} must be an integer, not {raw[:40]!r}.")
+    return int(text)
+
+
+def _int_list(params: Mapping[str, str], name: str) -> tuple[int, ...] | None:
+    raw = params.get(name)
+    if raw is None:
+        return None
+    items = [p.strip() for p in raw.split(",") if p.strip()]
+    if not all(p.isdigit() for p in items):
+        raise _invalid(f"The parameter {name} must be comma-separated integers.")
+    return tuple(int(p) for p in items)
+
+
+@dataclass
+class Emulator:
+    """The Model Router billing endpoints, answering from the demo organisation.
+
+    Example:
+        >>> emu = Emulator()
+        >>> emu.handle("GET", "/api/v1/unknown", {}).status
+        404
+    """
+
+    seed: int = 0
+    now: int = DEMO_NOW
+    faults: Faults = field(default_factory=Faults)
+    encode_twice: bool = True
+    omit_idle: bool = True
+    key_pairs: dict[str, str] = field(
+        default_factory=lambda: {DEMO_ACCESS_KEY_ID: DEMO_ACCESS_KEY_SECRET}
+    )
+    sts_tokens: dict[str, str] = field(default_factory=dict)  #: token -> key id it belongs to
+    clock: Callable[[], float] = time.time  #: the wall clock signatures are checked against
+    org: Organisation | None = None
+
+    def __post_init__(self) -> None:
+        self.now = int(self.now)
+        self._lock = threading.Lock()
+        self._nonces: dict[str, float] = {}
+        self._attempts: dict[str, int] = {}
+        self._cache: OrderedDict[str, Buckets] = OrderedDict()
+        self._token_key = hashlib.sha256(f"token-key|{self.seed}".encode()).digest()
+        self.requests = 0
+
+    @property
+    def organisation(self) -> Organisation:
+        """The organisation served (the demo one for ``seed`` unless given)."""
+        if self.org is None:
+            self.org = demo_organisation(self.seed)
+        return self.org
+
+    # -- the entry point --------------------------------------------------------------------
+
+    def handle(
+        self, method: str, target: str, headers: Mapping[str, str], body: bytes = b""
+    ) -> Reply:
+        """Answer one request; ``target`` is the path with its query string."""
+        with self._lock:
+            self.requests += 1
+        lowered = {k.lower(): v for k, v in headers.items()}
+        split = urlsplit(target)
+        path = unquote(split.path) or "/"
+        pairs = parse_qsl(split.query, keep_blank_values=True)
+        params = dict(pairs)
+        identity = path + "?" + "&".join(f"{k}={v}" for k, v in sorted(pairs))
+        try:
+            if path not in ACTIONS:
+                raise _Refusal(
+                    404,
+                    "InvalidAction.NotFound",
+                    f"{path} is not an API of this product.",
+                    gateway=True,
+                )
+            if method.upper() != "GET":
+                raise _Refusal(405, "UnsupportedHTTPMethod", "Only GET is supported.", gateway=True)
+            self._verify(method.upper(), path, pairs, lowered, body)
+            attempt = self._attempt(identity)
+            delay = self._delay(identity, attempt)
+            fault = self._fault(identity, attempt)
+            if isinstance(fault, Reply):
+                fault.delay = delay
+                return fault
+            request_id = _request_id(self.seed, identity, attempt)
+            if path == TREND_PATH:
+                payload = self._trend(params, identity, request_id)
+            else:
+                payload = self._clients(params, request_id)
+            body = _dumps(payload)
+            cut = len(body) // 2 if fault == "truncate" else None
+            return Reply(200, self._headers(request_id), body, delay=delay, cut=cut)
+        except _Refusal as refusal:
+            request_id = _request_id(self.seed, identity, "refused", refusal.code)
+            reply = self._refuse(refusal, request_id)
+            reply.delay = self.faults.latency_ms / 1000.0
+            return reply
+
+    # -- authentication ---------------------------------------------------------------------
+
+    def _verify(
+        self,
+        method: str,
+        path: str,
+        pairs: list[tuple[str, str]],
+        headers: dict[str, str],
+        body: bytes,
+    ) -> None:
+        denied = "B.Permission.DeniedException"
+        value = headers.get("authorization", "")
+        if not value.startswith(ALGORITHM + " "):
+            raise _Refusal(
+                403,
+                denied,
+                "鉴权失败或权限不足: missing or unsupported Authorization.",
+                gateway=True,
+            )
+        fields = dict(
+            part.strip().split("=", 1)
+            for part in value[len(ALGORITHM) + 1 :].split(",")
+            if "=" in part
+        )
+        key_id = fields.get("Credential", "")
+        secret = self.key_pairs.get(key_id)
+        if secret is None:
+            raise _Refusal(403, denied, "鉴权失败或权限不足: unknown access key.", gateway=True)
+        signed = [h for h in fields.get("SignedHeaders", "").split(";") if h]
+        missing = [h for h in _REQUIRED_SIGNED if h not in signed]
+        if missing:
+            raise _Refusal(
+                403,
+                denied,
+                f"鉴权失败或权限不足: {', '.join(missing)} must be signed.",
+                gateway=True,
+            )
+        try:
+            sent = dt.datetime.strptime(headers.get("x-acs-date", ""), "%Y-%m-%dT%H:%M:%SZ")
+        except ValueError:
+            raise _Refusal(
+                403, denied, "鉴权失败或权限不足: x-acs-date is not ISO 8601 UTC.", gateway=True
+            ) from None
+        skew = abs(sent.replace(tzinfo=dt.UTC).timestamp() - self.clock())
+        if skew > MAX_SKEW:
+            raise _Refusal(
+                403,
+                denied,
+                "鉴权失败或权限不足: x-acs-date is more than 15 minutes off.",
+                gateway=True,
+            )
+        if hashlib.sha256(body).hexdigest() != headers.get("x-acs-content-sha256"):
+            raise _Refusal(
+                403,
+                denied,
+                "鉴权失败或权限不足: x-acs-content-sha256 does not match the body.",
+                gateway=True,
+            )
+        token = headers.get("x-acs-security-token")
+        if token is not None and self.sts_tokens.get(token) != key_id:
+            raise _Refusal(403, denied, "鉴权失败或权限不足: unknown security token.", gateway=True)
+        expected = authorization(
+            method,
+            path,
+            pairs,
+            headers,
+            access_key_id=key_id,
+            access_key_secret=secret,
+            signed_headers=signed,
+            payload_hash=headers["x-acs-content-sha256"],
+        )
+        if not hmac.compare_digest(expected, value.strip()):
+            raise _Refusal(
+                403, denied, "鉴权失败或权限不足: the signature does not match.", gateway=True
+            )
+        if (
+            headers.get("x-acs-action") != ACTIONS[path]
+            or headers.get("x-acs-version") != API_VERSION
+        ):
+            raise _Refusal(
+                400,
+                "InvalidAction",
+                f"x-acs-action must be {ACTIONS[path]} and x-acs-version {API_VERSION}.",
+                gateway=True,
+            )
+        nonce = headers["x-acs-signature-nonce"]
+        now = self.clock()
+        with self._lock:
+            if nonce in self._nonces:
+                raise _Refusal(
+                    403,
+                    denied,
+                    "鉴权失败或权限不足: the signature nonce was used before.",
+                    gateway=True,
+                )
+            if len(self._nonces) > 100_000:
+                self._nonces = {n: t for n, t in self._nonces.items() if t > now - 2 * MAX_SKEW}
+            self._nonces[nonce] = now
+
+    # -- faults -----------------------------------------------------------------------------
+
+    def _attempt(self, identity: str) -> int:
+        with self._lock:
+            attempt = self._attempts.get(identity, 0)
+            self._attempts[identity] = attempt + 1
+            return attempt
+
+    def _fault(self, identity: str, attempt: int) -> Reply | str | None:
+        """A refusal to send instead of the answer, ``"truncate"``, or None."""
+        f = self.faults
+        if not f.failing or attempt >= 2:
+            return None
+        u = _uniform(self.seed, identity, attempt, "fault")
+        request_id = _request_id(self.seed, identity, attempt)
+        if f.throttle_every and u[0] < 1.0 / f.throttle_every:
+            reply = self._refuse(
+                _Refusal(
+                    429,
+                    "Throttling.User",
+                    "Request was denied due to user flow control.",
+                    gateway=True,
+                ),
+                request_id,
+            )
+            reply.headers.append(("x-acs-retry-after", str(f.retry_after_ms)))
+            return reply
+        if u[1] < f.error_rate:
+            return self._refuse(
+                _Refusal(500, "Server.Internal.UnknownError", "未知错误"), request_id
+            )
+        if u[2] < f.truncate_rate:
+            return "truncate"  # the real answer, cut short in transit
+        return None
+
+    def _delay(self, identity: str, attempt: int) -> float:
+        f = self.faults
+        delay = f.latency_ms / 1000.0
+        if f.spike_rate and _uniform(self.seed, identity, attempt, "spike")[0] < f.spike_rate:
+            delay += f.spike_ms / 1000.0
+        return delay
+
+    # -- the endpoints ----------------------------------------------------------------------
+
+    def _headers(self, request_id: str) -> list[tuple[str, str]]:
+        return [
+            ("content-type", "application/json;charset=utf-8"),
+            ("date", email.utils.formatdate(self.now, usegmt=True)),
+            ("x-acs-request-id", request_id),
+        ]
+
+    def _refuse(self, refusal: _Refusal, request_id: str) -> Reply:
+        body: dict[str, Any]
+        if refusal.gateway:
+            body = {
+                "RequestId": request_id,
+                "HostId": "aicontent.aliyuncs.com",
+                "Code": refusal.code,
+                "Message": refusal.message,
+                "Recommend": "https://api.aliyun.com/troubleshoot?q=" + refusal.code,
+            }
+        else:
+            body = {
+                "requestId": request_id,
+                "success": False,
+                "httpStatusCode": refusal.status,
+                "errCode": refusal.code,
+                "errMessage": refusal.message,
+                "code": refusal.code,
+                "message": refusal.message,
+            }
+        return Reply(refusal.status, self._headers(request_id), _dumps(body))
+
+    def _selection(self, params: Mapping[str, str]) -> tuple[Selection, int, int, str, int]:
+        start = _int(params, "startTime", required=True)
+        end = _int(params, "endTime", required=True)
+        assert start is not None and end is not None
+        if start >= end:
+            raise _invalid("startTime must be earlier than endTime.")
+        if end - start > MAX_SPAN:
+            raise _invalid("The time range may not exceed 366 days.")
+        granularity = params.get("granularity") or "hourly"
+        if granularity not in ("hourly", "daily"):
+            raise _invalid(
+                f"The parameter granularity must be hourly or daily, not {granularity[:20]!r}."
+            )
+        if params.get("clientId") and params.get("clientIds"):
+            raise _invalid("clientId and clientIds are mutually exclusive.")
+        client_id = _int(params, "clientId")
+        client_ids = _int_list(params, "clientIds")
+        api_key_id = _int(params, "apiKeyId")
+        if api_key_id is not None and client_id is None:
+            raise _invalid("apiKeyId needs clientId.")
+        size = _int(params, "maxResults")
+        size = DEFAULT_RESULTS if size is None else size
+        if not 1 <= size <= MAX_RESULTS:
+            raise _invalid(f"The parameter maxResults must be between 1 and {MAX_RESULTS}.")
+        types = None
+        if params.get("modelTypes"):
+            types = tuple(
+                dict.fromkeys(t.strip() for t in params["modelTypes"].split(",") if t.strip())
+            )
+            unknown = [t for t in types if t not in MODEL_TYPE_METRICS]
+            if unknown:
+                raise _invalid(f"Unknown model type: {unknown[0][:40]}.")
+        members = _int_list(params, "memberUserIds")
+        clients = (client_id,) if client_id is not None else client_ids
+        selection = Selection(types, clients, api_key_id, members)
+        return selection, start, end, granularity, size
+
+    def _buckets(
+        self, identity: str, selection: Selection, start: int, end: int, granularity: str
+    ) -> Buckets:
+        with self._lock:
+            cached = self._cache.get(identity)
+            if cached is not None:
+                self._cache.move_to_end(identity)
+                return cached
+        buckets = aggregate(self.organisation, selection, start, end, granularity, self.now)
+        with self._lock:
+            self._cache[identity] = buckets
+            while len(self._cache) > 256:
+                self._cache.popitem(last=False)
+        return buckets
+
+    def _trend(self, params: Mapping[str, str], identity: str, request_id: str) -> dict[str, Any]:
+        selection, start, end, granularity, size = self._selection(params)
+        query_id = identity_without(identity, ("nextToken", "maxResults"))
+        offset = self._read_token(params.get("nextToken"), query_id)
+        buckets = self._buckets(query_id, selection, start, end, granularity)
+        every = np.arange(len(buckets.starts))
+        rows = (every[buckets.used] if self.omit_idle else every).tolist()
+        first = offset
+        duplicate = self.faults.duplicate_rate
+        if offset and duplicate and _uniform(self.seed, identity, "duplicate")[0] < duplicate:
+            first = offset - 1  # the last point of the page before, once more
+        page = rows[first : offset + size]
+        integral = [METRICS[k].unit not in ("CNY", "s") for k in buckets.keys]
+        points = []
+        for i in page:
+            values = {
+                k: (int(v) if whole else float(v))
+                for k, v, whole in zip(
+                    buckets.keys, buckets.values[i].tolist(), integral, strict=True
+                )
+            }
+            text = json.dumps(values, separators=(",", ":"))
+            points.append(
+                {
+                    "timestamp": int(buckets.starts[i]),
+                    "values": json.dumps(text) if self.encode_twice else text,
+                }
+            )
+        payload: dict[str, Any] = {
+            "requestId": request_id,
+            "success": True,
+            "httpStatusCode": 200,
+            "maxResults": size,
+            "data": {
+                "defaultMetric": "total_amount",
+                "granularity": granularity,
+                "metrics": [
+                    {
+                        "key": k,
+                        "label": METRICS[k].label_zh,
+                        "unit": METRICS[k].unit_zh,
+                        "sortable": True,
+                    }
+                    for k in buckets.keys
+                ],
+                "points": points,
+            },
+        }
+        if offset + size < len(rows):
+            payload["nextToken"] = self._make_token(offset + size, query_id)
+        return payload
+
+    def _clients(self, params: Mapping[str, str], request_id: str) -> dict[str, Any]:
+        size = _int(params, "maxResults")
+        size = DEFAULT_RESULTS if size is None else size
+        if not 1 <= size <= 100:
+            raise _invalid("The parameter maxResults must be between 1 and 100.")
+        parent = _int(params, "parentId")
+        keyword = params.get("keyword") or ""
+        departments = [
+            d
+            for d in self.organisation.departments
+            if (parent is None or d.parent_id == parent) and keyword.lower() in d.name.lower()
+        ]
+        query_id = "clients|" + f"{parent}|{keyword}"
+        offset = self._read_token(params.get("nextToken"), query_id)
+        page = departments[offset : offset + size]
+        data: dict[str, Any] = {
+            "list": [
+                {
+                    "id": d.id,
+                    "name": d.name,
+                    "parentId": d.parent_id,
+                    "level": d.level,
+                    "nodeType": "DEPARTMENT",
+                    "main": 1 if d.parent_id == 0 else 0,
+                    "clientUuid": _request_id("client", self.seed, d.id).lower(),
+                    "remark": "",
+                    "gmtCreate": "2025-08-20 10:00:00",
+                    "gmtModified": "2025-08-20 10:00:00",
+                }
+                for d in page
+            ],
+            "maxResults": str(size),
+            "page": offset // size + 1,
+            "pageSize": size,
+            "total": len(departments),
+        }
+        if offset + size < len(departments):
+            data["nextToken"] = self._make_token(offset + size, query_id)
+        return {"requestId": request_id, "success": True, "httpStatusCode": 200, "data": data}
+
+    # -- tokens -----------------------------------------------------------------------------
+
+    def _make_token(self, offset: int, query_id: str) -> str:
+        bound = hashlib.sha256(query_id.encode()).hexdigest()[:16]
+        payload = f"{offset}.{bound}"
+        mac = hmac.new(self._token_key, payload.encode(), hashlib.sha256).hexdigest()[:16]
+        return base64.urlsafe_b64encode(f"{payload}.{mac}".encode()).decode().rstrip("=")
+
+    def _read_token(self, token: str | None, query_id: str) -> int:
+        if not token:
+            return 0
+        try:
+            text = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)).decode()
+            offset, bound, mac = text.split(".")
+            good = hmac.new(
+                self._token_key, f"{offset}.{bound}".encode(), hashlib.sha256
+            ).hexdigest()[:16]
+        except (ValueError, UnicodeDecodeError):
+            raise _invalid("The parameter nextToken is invalid.") from None
+        if not hmac.compare_digest(mac, good) or not offset.isdigit():
+            raise _invalid("The parameter nextToken is invalid.")
+        if bound != hashlib.sha256(query_id.encode()).hexdigest()[:16]:
+            raise _invalid("The parameter nextToken belongs to another query.")
+        return int(offset)
+
+
+def identity_without(identity: str, names: tuple[str, ...]) -> str:
+    """A request identity without some parameters (a query's pages share one)."""
+    path, _, query = identity.partition("?")
+    kept = [p for p in query.split("&") if p and p.split("=", 1)[0] not in names]
+    return path + "?" + "&".join(kept)
