@@ -20,6 +20,7 @@ __version__ = "0.1.0"
 _EXPORTS: dict[str, str] = {
     "CostTrendClient": "client",
     "AsyncCostTrendClient": "client",
+    "DemoModeWarning": "client",
     "Credentials": "auth",
     "AcsV3Auth": "auth",
     "TrendQuery": "query",
@@ -52,6 +53,7 @@ __all__ = [
     "CostTrendClient",
     "CostTrendError",
     "Credentials",
+    "DemoModeWarning",
     "FetchError",
     "Metric",
     "OrgNotFoundError",
@@ -84,7 +86,7 @@ def __dir__() -> list[str]:
 if TYPE_CHECKING:  # pragma: no cover
     from .auth import AcsV3Auth, Credentials
     from .catalogue import METRICS, Metric
-    from .client import AsyncCostTrendClient, CostTrendClient
+    from .client import AsyncCostTrendClient, CostTrendClient, DemoModeWarning
     from .errors import (
         APIError,
         AuthError,

@@ -4,6 +4,7 @@ Examples::
 
     costtrend-nb fetch --start 2026-11-01 --end 2026-11-08 --by model_type -o week.csv
     costtrend-nb departments
+    costtrend-nb emulator --port 8080 --latency-ms 20
 """
 
 from __future__ import annotations
@@ -87,6 +88,28 @@ def build_parser() -> argparse.ArgumentParser:
     _output_options(departments, required=False)
     _client_options(departments)
     departments.set_defaults(run=_run_departments)
+
+    emulator = commands.add_parser(
+        "emulator",
+        help="serve the built-in emulator on a loopback port",
+        description="Serve the demo organisation on a loopback port, for any client (the "
+        "vendor's SDK included: endpoint HOST:PORT, protocol http, the demo key pair).",
+    )
+    emulator.add_argument("--port", type=int, default=8080, help="port (0: any free one)")
+    emulator.add_argument("--host", default="127.0.0.1", help="loopback address to bind")
+    emulator.add_argument("--latency-ms", type=float, default=0.0, help="delay of every answer")
+    emulator.add_argument("--error-rate", type=float, default=0.0, help="share of 500 answers")
+    emulator.add_argument(
+        "--throttle-every", type=int, default=0, help="about one request in N gets a 429"
+    )
+    emulator.add_argument("--truncate-rate", type=float, default=0.0, help="share of cut bodies")
+    emulator.add_argument(
+        "--duplicate-rate", type=float, default=0.0, help="share of pages repeating a point"
+    )
+    emulator.add_argument("--seed", type=int, default=0, help="the demo organisation's seed")
+    emulator.add_argument("--now", default=None, help="the frozen data clock (default DEMO_NOW)")
+    emulator.add_argument("-v", "--verbose", action="count", default=0, help="log requests")
+    emulator.set_defaults(run=_run_emulator)
     return parser
 
 
@@ -126,6 +149,8 @@ def _with_iso_times(df: pd.DataFrame) -> pd.DataFrame:
 def write_frame(df: pd.DataFrame, path: str | None, fmt: str) -> None:
     """Write a frame as csv, json (records) or parquet; ``-`` or None is standard output."""
     to_stdout = path in (None, "-")
+    if not to_stdout:
+        Path(path).parent.mkdir(parents=True, exist_ok=True)  # type: ignore[arg-type]
     if fmt == "parquet":
         try:
             import pyarrow  # noqa: F401
@@ -183,6 +208,50 @@ def _run_departments(args: argparse.Namespace) -> int:
     return 0
 
 
+def _run_emulator(args: argparse.Namespace) -> int:
+    from .emulator import DEMO_ACCESS_KEY_ID, DEMO_NOW, Emulator, EmulatorServer, Faults
+    from .query import to_timestamp
+
+    rates = {"--error-rate": args.error_rate, "--truncate-rate": args.truncate_rate}
+    rates["--duplicate-rate"] = args.duplicate_rate
+    for flag, rate in rates.items():
+        if not 0.0 <= rate <= 1.0:
+            raise QueryError(f"{flag} must be between 0 and 1, not {rate}.")
+    if args.latency_ms < 0 or args.throttle_every < 0:
+        raise QueryError("--latency-ms and --throttle-every must not be negative.")
+    now = (
+        DEMO_NOW
+        if args.now is None
+        else int(to_timestamp(args.now, "UTC", name="--now").timestamp())
+    )
+    faults = Faults(
+        latency_ms=args.latency_ms,
+        error_rate=args.error_rate,
+        throttle_every=args.throttle_every,
+        truncate_rate=args.truncate_rate,
+        duplicate_rate=args.duplicate_rate,
+    )
+    try:
+        server = EmulatorServer(
+            Emulator(seed=args.seed, now=now, faults=faults), host=args.host, port=args.port
+        )
+    except (OSError, ValueError) as err:
+        raise QueryError(f"cannot serve on {args.host}:{args.port}: {err}") from None
+    print(
+        f"costtrend-nb emulator serving on {server.url} (data as of "
+        f"{pd.Timestamp(now, unit='s', tz='Asia/Shanghai').isoformat()}); key id "
+        f"{DEMO_ACCESS_KEY_ID}, secret costtrend_nb.emulator.DEMO_ACCESS_KEY_SECRET. "
+        "Ctrl-C stops it.",
+        file=sys.stderr,
+        flush=True,
+    )
+    try:
+        server.serve_forever()
+    finally:
+        server.stop()
+    return 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run ``costtrend-nb``; returns the exit status (2 for bad input, 1 for other errors)."""
     parser = build_parser()
@@ -200,6 +269,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     except CostTrendError as err:
         print(f"costtrend-nb: {type(err).__name__}: {err}", file=sys.stderr)
+        return 1
+    except OSError as err:
+        print(f"costtrend-nb: cannot write {err.filename or ''}: {err.strerror or err}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         return 130

@@ -55,8 +55,25 @@ _PROGRESS_DELAY = 2.0  # seconds before a progress bar appears
 _DROPPED_HEADERS = ("content-encoding", "content-length", "transfer-encoding")
 
 
+DEMO_NOTICE = (
+    "No Alibaba Cloud credentials found: using the built-in demo organisation (synthetic data). "
+    "Set ALIBABA_CLOUD_ACCESS_KEY_ID and ALIBABA_CLOUD_ACCESS_KEY_SECRET to see your own spend."
+)
+
+
+class DemoModeWarning(UserWarning):
+    """The client fell back to the built-in demo because no credentials were found."""
+
+
 class _Cancelled(Exception):
     """A chain stopped because another one failed fatally."""
+
+
+def _demo_wiring(transport: Any) -> tuple[Credentials, Any]:
+    from .emulator import DEMO_ACCESS_KEY_ID, DEMO_ACCESS_KEY_SECRET, EmulatorTransport
+
+    credentials = Credentials(DEMO_ACCESS_KEY_ID, DEMO_ACCESS_KEY_SECRET, source="demo")
+    return credentials, transport if transport is not None else EmulatorTransport()
 
 
 def _is_loopback(host: str) -> bool:
@@ -150,15 +167,14 @@ class _BaseClient:
         self._rng = random.Random(seed)
         self._lock = threading.Lock()
         self._request_count = 0
-        self.demo = bool(demo)
         self.endpoint = _parse_endpoint(endpoint, allow_http)
-        self.credentials = Credentials.resolve(credentials)
-        if self.credentials is None:
-            raise QueryError(
-                "no Alibaba Cloud credentials found: set ALIBABA_CLOUD_ACCESS_KEY_ID and "
-                "ALIBABA_CLOUD_ACCESS_KEY_SECRET, configure `aliyun configure`, or pass "
-                "Credentials(...)."
-            )
+        resolved = None if demo else Credentials.resolve(credentials)
+        self.is_demo = resolved is None
+        if resolved is None:
+            if not demo:
+                warnings.warn(DEMO_NOTICE, DemoModeWarning, stacklevel=3)
+            resolved, transport = _demo_wiring(transport)
+        self.credentials: Credentials = resolved
         self._auth = AcsV3Auth(self.credentials)
         self._transport = transport
         self._trust_env = not _is_loopback(self.endpoint.host)
@@ -256,8 +272,8 @@ class _BaseClient:
             "tz": query.tz,
             "as_of": as_of.tz_convert(query.tz).isoformat(),
             "fetched_at": pd.Timestamp(started).tz_convert(query.tz).isoformat(),
-            "endpoint": "demo" if self.demo else str(self.endpoint),
-            "source": "demo" if self.demo else "api",
+            "endpoint": "demo" if self.is_demo else str(self.endpoint),
+            "source": "demo" if self.is_demo else "api",
             "request_count": self.request_count - requests_before,
             "request_ids": [p.request_id for c in chains for p in c.pages if p.request_id],
             "missing_series": sorted(failures),
@@ -315,7 +331,9 @@ class CostTrendClient(_BaseClient):
     """Fetch the Model Router cost trend as tidy DataFrames (thread pool; safe in Jupyter).
 
     Args:
-        credentials: an access key pair; None resolves the environment and the aliyun CLI.
+        credentials: an access key pair; None resolves the environment and the aliyun CLI,
+            and falls back to the built-in demo (with a :class:`DemoModeWarning`).
+        demo: use the built-in demo organisation, whatever credentials are configured.
         endpoint: the service's URL; ``http://`` only to loopback unless ``allow_http``.
         timeout: seconds for one request (connect, each read, write, and the whole body).
         deadline: seconds for one whole fetch, retries included (None: no limit).
@@ -344,6 +362,18 @@ class CostTrendClient(_BaseClient):
             follow_redirects=False,
             trust_env=self._trust_env,
         )
+
+    @classmethod
+    def demo(cls, **kwargs: Any) -> CostTrendClient:
+        """A client of the built-in demo organisation (no credentials, no network).
+
+        Example:
+            >>> client = CostTrendClient.demo()
+            >>> client.fetch("2026-11-16", "2026-11-18", granularity="daily",
+            ...              model_types=["TTS"]).shape
+            (8, 7)
+        """
+        return cls(demo=True, **kwargs)
 
     def __enter__(self) -> CostTrendClient:
         return self
@@ -531,6 +561,11 @@ class AsyncCostTrendClient(_BaseClient):
             follow_redirects=False,
             trust_env=self._trust_env,
         )
+
+    @classmethod
+    def demo(cls, **kwargs: Any) -> AsyncCostTrendClient:
+        """An async client of the built-in demo organisation (no credentials, no network)."""
+        return cls(demo=True, **kwargs)
 
     async def __aenter__(self) -> AsyncCostTrendClient:
         return self

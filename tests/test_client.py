@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from costtrend_nb import AsyncCostTrendClient, CostTrendClient, Credentials
+from costtrend_nb import AsyncCostTrendClient, CostTrendClient, Credentials, DemoModeWarning
 from costtrend_nb import errors as E
 from costtrend_nb.catalogue import metrics_for
 
@@ -111,7 +111,7 @@ def test_split_fetch_returns_the_exact_frame_one_chain_per_series_concurrently()
             max_results=10,
         )
     pd.testing.assert_frame_equal(
-        df, expected_frame(types, clients, START, END), check_categorical=True
+        df, expected_frame(types, clients, START, END), check_categorical=True, check_exact=True
     )
     trend = fake.trend_requests()
     series = {(q["modelTypes"], q["clientId"]) for q in trend}
@@ -228,9 +228,28 @@ def test_http_allowed_to_loopback_or_when_asked():
     )
 
 
-def test_no_credentials_anywhere_is_explained():
-    with pytest.raises(E.QueryError, match="ALIBABA_CLOUD_ACCESS_KEY_ID"):
-        CostTrendClient()
+def test_no_credentials_anywhere_falls_back_to_the_demo_and_says_so():
+    with pytest.warns(
+        DemoModeWarning, match="No Alibaba Cloud credentials found.*ALIBABA_CLOUD_ACCESS_KEY_ID"
+    ) as record:
+        client = CostTrendClient()
+    assert len(record) == 1 and record[0].filename == __file__
+    assert client.is_demo and client.credentials.source == "demo"
+    df = client.fetch("2026-11-16", "2026-11-17", model_types=["TTS"])
+    assert df.attrs["source"] == "demo" and df.attrs["endpoint"] == "demo"
+
+
+def test_demo_when_asked_needs_no_warning_and_ignores_configured_credentials(monkeypatch):
+    import warnings
+
+    monkeypatch.setenv("ALIBABA_CLOUD_ACCESS_KEY_ID", "AKIDsomeoneelse1")
+    monkeypatch.setenv("ALIBABA_CLOUD_ACCESS_KEY_SECRET", "their-secret")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        client = CostTrendClient.demo()
+        async_client = AsyncCostTrendClient.demo()
+    assert client.is_demo and async_client.is_demo
+    assert "their-secret" not in repr(client)
 
 
 # -- errors and retries --------------------------------------------------------------------------
@@ -476,7 +495,7 @@ def test_async_client_returns_the_same_frame():
         return df, deps, client.request_count, len(fake.requests)
 
     df, deps, count, sent = asyncio.run(run())
-    pd.testing.assert_frame_equal(df, expected_frame(types, clients, START, END))
+    pd.testing.assert_frame_equal(df, expected_frame(types, clients, START, END), check_exact=True)
     assert count == sent and len(deps) == 3
 
 

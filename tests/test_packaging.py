@@ -48,7 +48,11 @@ def test_environment_yml_lists_the_runtime_dependencies_of_pyproject():
 
 
 def test_constraints_pin_every_runtime_dependency():
-    pins = {_normalise(line.split("==")[0]) for line in (ROOT / "constraints.txt").read_text().splitlines() if "==" in line}
+    pins = {
+        _normalise(line.split("==")[0])
+        for line in (ROOT / "constraints.txt").read_text().splitlines()
+        if "==" in line
+    }
     project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
     wanted = {_split(d)[0] for d in project["dependencies"]}
     wanted |= {_split(d)[0] for extra in project["optional-dependencies"].values() for d in extra}
@@ -60,7 +64,15 @@ def test_public_surface_is_what_all_says():
     assert set(costtrend_nb.__all__) - {"__version__"} <= public
     for name in costtrend_nb.__all__:
         assert getattr(costtrend_nb, name) is not None
-    assert {"CostTrendClient", "AsyncCostTrendClient", "Credentials", "TrendQuery", "wide", "CostTrendError", "FetchError"} <= set(costtrend_nb.__all__)
+    assert {
+        "CostTrendClient",
+        "AsyncCostTrendClient",
+        "Credentials",
+        "TrendQuery",
+        "wide",
+        "CostTrendError",
+        "FetchError",
+    } <= set(costtrend_nb.__all__)
 
 
 def test_unknown_attribute_is_an_attribute_error():
@@ -74,16 +86,23 @@ def test_unknown_attribute_is_an_attribute_error():
 
 def test_import_is_light():
     code = "import sys, costtrend_nb; heavy = [m for m in ('matplotlib', 'ipywidgets', 'statsmodels', 'httpx', 'pandas') if m in sys.modules]; print(','.join(heavy))"
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip()
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    ).stdout.strip()
     assert out == ""
 
 
 def package_imports(path: Path) -> set[str]:
-    """The sibling modules a module of the package imports (``__init__`` for ``from . import``)."""
+    """The package modules a module imports, as top-level room names (``__init__`` for ``.``)."""
+    inside = path.parent.name == "emulator"
     found = set()
     for node in ast.walk(ast.parse(path.read_text())):
-        if isinstance(node, ast.ImportFrom) and node.level == 1:
-            found.add((node.module or "__init__").split(".")[0])
+        if not isinstance(node, ast.ImportFrom) or node.level == 0:
+            continue
+        name = (node.module or "__init__").split(".")[0]
+        if inside and node.level == 1:
+            name = "emulator"  # a sibling inside the emulator package
+        found.add(name)
     return found
 
 
@@ -96,14 +115,31 @@ ROOMS = {
     "tidy": {"errors", "query", "catalogue"},
     "protocol": {"errors", "tidy", "query"},
     "client": {"auth", "query", "tidy", "protocol", "errors", "cache", "emulator"},
-    "cli": {"__init__", "errors", "client"},
+    "emulator": {"emulator", "auth", "catalogue", "errors", "query"},
+    "cli": {"__init__", "errors", "client", "emulator", "query"},
 }
 
 
 def test_every_module_sits_in_its_room():
-    modules = {p.stem for p in (ROOT / "costtrend_nb").glob("*.py")} - {"__init__"}
-    assert modules <= set(ROOMS), f"add the new module's room here and in the docs: {modules - set(ROOMS)}"
-    for module, may in ROOMS.items():
-        path = ROOT / "costtrend_nb" / f"{module}.py"
-        if path.exists():
-            assert package_imports(path) <= may, (module, package_imports(path) - may)
+    package = ROOT / "costtrend_nb"
+    modules = {p.stem for p in package.glob("*.py")} - {"__init__"}
+    modules |= {p.name for p in package.iterdir() if p.is_dir() and (p / "__init__.py").exists()}
+    assert modules <= set(ROOMS), (
+        f"add the new module's room here and in the docs: {modules - set(ROOMS)}"
+    )
+    for path in package.rglob("*.py"):
+        room = path.parent.name if path.parent != package else path.stem
+        if room == "__init__":
+            continue
+        assert package_imports(path) <= ROOMS[room], (
+            path.name,
+            package_imports(path) - ROOMS[room],
+        )
+
+
+def test_the_emulator_loads_only_in_demo_mode():
+    code = "import sys, costtrend_nb as ct; ct.CostTrendClient(ct.Credentials('AKIDlight0000001', 's')); print('costtrend_nb.emulator' in sys.modules)"
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    ).stdout.strip()
+    assert out == "False"

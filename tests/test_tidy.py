@@ -55,7 +55,7 @@ def test_golden_raw_pages_to_tidy_frame(case):
     bodies = [p.read_bytes() for p in sorted(folder.glob("page-*.json"))]
     got = frame_from_pages(query, bodies, spec["as_of"])
     expected = load_expected(folder / "expected.csv", query.tz)
-    pd.testing.assert_frame_equal(got, expected)
+    pd.testing.assert_frame_equal(got, expected, check_exact=True)
     assert list(got.columns) == list(COLUMNS)
 
 
@@ -295,4 +295,4 @@ def test_wide_does_not_mutate_its_input():
     df = frame_from_pages(Q, [(GOLDEN / "double_encoded" / "page-1.json").read_bytes()], AS_OF)
     before = df.copy()
     wide(df)
-    pd.testing.assert_frame_equal(df, before)
+    pd.testing.assert_frame_equal(df, before, check_exact=True)
