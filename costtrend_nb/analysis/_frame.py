@@ -1,0 +1,189 @@
+"""What every analysis function needs from a tidy frame: checks, sums, buckets and windows.
+
+Nothing here reads ``df.attrs``: results depend on the frame's columns and the arguments only.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import pandas as pd
+
+from ..catalogue import metric_info
+from ..errors import QueryError
+from ..query import to_timestamp
+
+REQUIRED = ("timestamp", "model_type", "client_id", "metric", "value", "complete")
+GROUPS = ("model_type", "client_id")
+PERIODS = ("day", "week", "month", "quarter", "year")
+# weekday alignment shifts back by whole weeks: Mondays meet Mondays
+WEEKDAY_SHIFT = {"day": 7, "week": 7, "month": 28, "quarter": 91, "year": 364}
+
+
+def validate(df: Any, metric: str | None = None) -> None:
+    """Raise a clear :class:`QueryError` unless ``df`` is a tidy frame holding ``metric``."""
+    if not isinstance(df, pd.DataFrame):
+        raise QueryError(f"expected the tidy DataFrame fetch() returns, not {type(df).__name__}.")
+    missing = [c for c in REQUIRED if c not in df.columns]
+    if missing:
+        raise QueryError(
+            f"not a tidy frame: the column(s) {', '.join(missing)} are missing. Pass the long "
+            "frame fetch() returns (not tidy.wide(...))."
+        )
+    if not isinstance(df["timestamp"].dtype, pd.DatetimeTZDtype):
+        raise QueryError("the timestamp column must be timezone-aware, as fetch() returns it.")
+    if metric is not None and not (df["metric"] == metric).any():
+        present = sorted(map(str, pd.unique(df["metric"])))
+        raise QueryError(
+            f"metric {metric!r} is not in the frame; it holds: {', '.join(present) or 'nothing'}."
+        )
+
+
+def check_additive(metric: str) -> None:
+    """Refuse to sum a non-additive metric (``model_count`` is a distinct count per bucket)."""
+    if not metric_info(metric).additive:
+        raise QueryError(
+            f"{metric} is a distinct count per bucket: it cannot be summed across buckets or "
+            "groups. Compare it bucket by bucket, or pick an additive metric such as "
+            "total_amount."
+        )
+
+
+def normalise_by(by: str | Iterable[str] | None) -> list[str]:
+    """``by`` as a list of group columns (``[]`` for the total)."""
+    if by is None:
+        return []
+    items = [by] if isinstance(by, str) else list(by)
+    bad = [b for b in items if b not in GROUPS]
+    if bad:
+        raise QueryError(f"by must be 'model_type', 'client_id', both or None, not {bad!r}.")
+    return [g for g in GROUPS if g in items]
+
+
+def tz_of(df: pd.DataFrame) -> str:
+    """The frame's time zone name."""
+    return str(df["timestamp"].dt.tz)
+
+
+def bucket_freq(df: pd.DataFrame) -> str:
+    """``"D"`` when the frame's buckets are local days, else ``"h"``."""
+    stamps = pd.DatetimeIndex(pd.unique(df["timestamp"])).sort_values()
+    if len(stamps) == 0:
+        return "h"
+    at_midnight = bool((stamps == stamps.normalize()).all())
+    if len(stamps) == 1:
+        return "D" if at_midnight else "h"
+    spacing = (stamps[1:] - stamps[:-1]).min()
+    return "D" if at_midnight and spacing >= pd.Timedelta(hours=23) else "h"
+
+
+def bucket_ends(starts: pd.DatetimeIndex | pd.Series, freq: str) -> pd.DatetimeIndex:
+    """The end of each bucket: an hour later, or the next local midnight (23 or 25 hours)."""
+    index = pd.DatetimeIndex(starts)
+    if freq == "h":
+        return index + pd.Timedelta(hours=1)
+    naive = index.tz_localize(None) + pd.Timedelta(days=1)
+    return naive.tz_localize(index.tz, ambiguous=True, nonexistent="shift_forward")
+
+
+def resolve_as_of(df: pd.DataFrame, as_of: Any = None) -> pd.Timestamp:
+    """The analysis' "now": ``as_of`` if given, else the end of the last complete bucket."""
+    tz = tz_of(df)
+    if as_of is not None:
+        return to_timestamp(as_of, tz, name="as_of")
+    complete = df.loc[df["complete"].astype(bool), "timestamp"]
+    freq = bucket_freq(df)
+    if len(complete):
+        return pd.Timestamp(bucket_ends(pd.DatetimeIndex([complete.max()]), freq)[0])
+    if len(df):
+        return pd.Timestamp(df["timestamp"].min())  # nothing is complete yet
+    raise QueryError("the frame is empty: there is nothing to analyse.")
+
+
+def totals(
+    df: pd.DataFrame, metric: str, by: Sequence[str], *, until: pd.Timestamp | None = None
+) -> pd.DataFrame:
+    """Sum ``metric`` per bucket (and group): columns ``timestamp``, the groups, ``value``.
+
+    With ``until``, only buckets that end by then count (incomplete ones are left out).
+    """
+    rows = df[df["metric"] == metric]
+    if until is not None:
+        freq = bucket_freq(df)
+        rows = rows[bucket_ends(rows["timestamp"], freq) <= until]
+    keys = ["timestamp", *by]
+    summed = rows.groupby(keys, observed=True, dropna=False, sort=True)["value"].sum().reset_index()
+    return summed
+
+
+@dataclass(frozen=True)
+class Window:
+    """A half-open window of time, with the label of the period it belongs to."""
+
+    start: pd.Timestamp
+    end: pd.Timestamp
+    label: str
+
+
+def localize(naive: pd.Timestamp, tz: str) -> pd.Timestamp:
+    """Wall-clock time in ``tz`` as an instant (DST gaps move forward, repeats take the first)."""
+    return naive.tz_localize(tz, ambiguous=True, nonexistent="shift_forward")
+
+
+def calendar_start(instant: pd.Timestamp, period: str, tz: str) -> pd.Timestamp:
+    """The local start of the calendar ``period`` holding ``instant``."""
+    naive = instant.tz_convert(tz).tz_localize(None).normalize()
+    if period == "week":
+        naive -= pd.Timedelta(days=naive.weekday())
+    elif period == "month":
+        naive = naive.replace(day=1)
+    elif period == "quarter":
+        naive = naive.replace(month=3 * ((naive.month - 1) // 3) + 1, day=1)
+    elif period == "year":
+        naive = naive.replace(month=1, day=1)
+    return localize(naive, tz)
+
+
+def calendar_step(period: str) -> pd.DateOffset:
+    """One calendar period as an offset of wall-clock time."""
+    return {
+        "day": pd.DateOffset(days=1),
+        "week": pd.DateOffset(days=7),
+        "month": pd.DateOffset(months=1),
+        "quarter": pd.DateOffset(months=3),
+        "year": pd.DateOffset(years=1),
+    }[period]
+
+
+def shift_local(ts: pd.Timestamp, offset: pd.DateOffset | pd.Timedelta, tz: str, sign: int = 1):
+    """Move ``ts`` by ``offset`` in wall-clock time (so a month back from 31 March is 28 Feb)."""
+    naive = ts.tz_convert(tz).tz_localize(None)
+    return localize(naive + offset if sign > 0 else naive - offset, tz)
+
+
+def period_label(start: pd.Timestamp, period: str | pd.DateOffset, end: pd.Timestamp) -> str:
+    """A readable name for a period: 2026-11-19, 2026-W47, 2026-11, 2026Q4, 2026."""
+    if period == "day":
+        return start.strftime("%Y-%m-%d")
+    if period == "week":
+        iso = start.isocalendar()
+        return f"{iso[0]}-W{iso[1]:02d}"
+    if period == "month":
+        return start.strftime("%Y-%m")
+    if period == "quarter":
+        return f"{start.year}Q{(start.month - 1) // 3 + 1}"
+    if period == "year":
+        return str(start.year)
+    return f"{start.isoformat()} to {end.isoformat()}"
+
+
+def restore_groups(out: pd.DataFrame, df: pd.DataFrame, groups: Sequence[str]) -> pd.DataFrame:
+    """Give result group columns the frame's dtypes: ``Int64`` ids, categorical model types."""
+    if "client_id" in groups:
+        out["client_id"] = out["client_id"].astype("Int64")
+    if "model_type" in groups:
+        categories = list(df["model_type"].cat.categories)
+        out["model_type"] = pd.Categorical(out["model_type"], categories=categories)
+    return out

@@ -1,0 +1,147 @@
+"""Who spends: totals and shares by model type or department, and shares over time."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from ..errors import QueryError
+from ._frame import check_additive, resolve_as_of, totals, validate
+from .periods import Period, compare_periods
+
+__all__ = ["OTHER", "breakdown", "share_over_time"]
+
+#: The label of the row that folds every group below the top N.
+OTHER = "Other"
+
+
+def _check(by: Any, top: Any) -> None:
+    if by not in ("model_type", "client_id"):
+        raise QueryError(f"by must be 'model_type' or 'client_id', not {by!r}.")
+    if isinstance(top, bool) or not isinstance(top, int) or top < 1:
+        raise QueryError(f"top must be a whole number >= 1, not {top!r}.")
+
+
+def _fold(table: pd.DataFrame, by: str, top: int, value: str) -> pd.Series:
+    """Each group's label after folding all but the ``top`` largest into "Other"."""
+    order = table.sort_values(value, ascending=False, kind="stable")[by].tolist()
+    keep = set(order[:top]) if len(order) > top else set(order)
+    return table[by].map(lambda g: g if g in keep else OTHER)
+
+
+def breakdown(
+    df: pd.DataFrame,
+    by: str = "model_type",
+    metric: str = "total_amount",
+    *,
+    top: int = 8,
+    period: Period | None = "month",
+    as_of: Any = None,
+    align: str = "calendar",
+) -> pd.DataFrame:
+    """Totals by group for the latest period, with share, rank and change on the period before.
+
+    The ``top`` largest groups keep their rows, ranked 1..top; the rest fold into one "Other"
+    row (ranked last; ``groups`` counts what it holds). ``period=None`` totals the whole frame up
+    to "now", with no comparison. Group labels are model types or department ids; "Other" makes
+    the ``client_id`` column hold text.
+
+    Example:
+        >>> from costtrend_nb import CostTrendClient
+        >>> df = CostTrendClient.demo().fetch("2026-10-01", "2026-11-21", granularity="daily",
+        ...                                   by="model_type")
+        >>> table = breakdown(df, "model_type", top=3)
+        >>> table["model_type"].tolist(), round(float(table["share"].sum()), 6)
+        (['Chat', 'ImageGeneration', 'VideoGeneration', 'Other'], 1.0)
+    """
+    validate(df, metric)
+    check_additive(metric)
+    _check(by, top)
+    if period is None:
+        now = resolve_as_of(df, as_of)
+        summed = totals(df, metric, [by], until=now).groupby(by, observed=True, dropna=False)
+        table = summed["value"].sum().rename("current").reset_index()
+        table["previous"] = np.nan
+    else:
+        table = compare_periods(df, metric, period, as_of=as_of, by=by, align=align)
+        window_cols = [c for c in table.columns if c.endswith(("_start", "_end"))]
+        windows = table[["period", "running", *window_cols]].iloc[0]
+        table = table[[by, "current", "previous"]]
+    table = table.astype({by: object})
+    table["label"] = _fold(table, by, top, "current")
+    folded = table.groupby("label", sort=False).agg(
+        current=("current", "sum"),
+        previous=("previous", lambda s: s.sum(min_count=1)),
+        groups=(by, "size"),
+    )
+    folded = folded.reset_index().rename(columns={"label": by})
+    is_other = folded[by] == OTHER
+    folded = pd.concat(
+        [
+            folded[~is_other].sort_values("current", ascending=False, kind="stable"),
+            folded[is_other],
+        ],
+        ignore_index=True,
+    )
+    total = folded["current"].sum()
+    folded["share"] = folded["current"] / total if total else np.nan
+    folded["rank"] = np.arange(1, len(folded) + 1)
+    folded["delta"] = folded["current"] - folded["previous"]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        folded["pct_change"] = (folded["delta"] / folded["previous"]).where(folded["previous"] != 0)
+    columns = [by, "current", "share", "rank", "previous", "delta", "pct_change", "groups"]
+    out = folded[columns].copy()
+    if period is not None:
+        for name, value in windows.items():
+            out[name] = value
+    if by == "model_type":
+        out[by] = out[by].astype(str)
+    return out
+
+
+def share_over_time(
+    df: pd.DataFrame,
+    by: str = "model_type",
+    metric: str = "total_amount",
+    *,
+    freq: str | None = None,
+    top: int = 8,
+) -> pd.DataFrame:
+    """Each group's value and share of the total, bucket by bucket (or per ``freq``).
+
+    ``freq`` resamples in the frame's time zone: ``"D"``, ``"W-MON"`` (weeks from Monday),
+    ``"MS"`` (months). The ``top`` groups over the whole span keep their names; the rest fold into
+    "Other". Returns ``timestamp``, ``by``, ``value``, ``share`` (NaN where the total is 0) and
+    ``complete`` (every bucket inside was complete).
+
+    Example:
+        >>> from costtrend_nb import CostTrendClient
+        >>> df = CostTrendClient.demo().fetch("2026-10-01", "2026-11-21", granularity="daily",
+        ...                                   by="model_type")
+        >>> shares = share_over_time(df, freq="W-MON", top=4)
+        >>> sorted(shares["model_type"].unique())[:2]
+        ['Chat', 'ImageGeneration']
+    """
+    validate(df, metric)
+    check_additive(metric)
+    _check(by, top)
+    rows = df[df["metric"] == metric]
+    per_group = rows.groupby(by, observed=True, dropna=False)["value"].sum().reset_index()
+    labels = dict(zip(per_group[by], _fold(per_group, by, top, "value"), strict=True))
+    rows = rows.assign(**{by: rows[by].astype(object).map(labels)})
+    keys = [by]
+    if freq is None:
+        keys = ["timestamp", by]
+        grouped = rows.groupby(keys, sort=True, dropna=False)
+    else:
+        grouped = rows.groupby(
+            [pd.Grouper(key="timestamp", freq=freq, label="left", closed="left"), by],
+            sort=True,
+            dropna=False,
+        )
+    out = grouped.agg(value=("value", "sum"), complete=("complete", "all")).reset_index()
+    total = out.groupby("timestamp")["value"].transform("sum")
+    out["share"] = (out["value"] / total).where(total != 0)
+    return out[["timestamp", by, "value", "share", "complete"]]

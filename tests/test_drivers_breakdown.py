@@ -1,0 +1,162 @@
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from costtrend_nb import CostTrendClient
+from costtrend_nb.analysis import breakdown, explain_change, share_over_time
+from costtrend_nb.errors import QueryError
+
+from .frames import make_frame
+
+
+def two_months(series):
+    return make_frame("2026-01-01", "2026-03-01", series, freq="D")
+
+
+def in_feb(value_jan, value_feb, days_jan=31, days_feb=28):
+    """A per-day value that makes January total ``value_jan`` and February ``value_feb``."""
+    return lambda i: np.where(i.month == 1, value_jan / days_jan, value_feb / days_feb)
+
+
+def test_lmdi_split_of_one_cell_by_hand():
+    # Chat: 1M tokens for 10 CNY in January, 2M tokens for 15 CNY in February
+    df = two_months(
+        {
+            ("Chat", 7, "total_amount"): in_feb(10.0, 15.0),
+            ("Chat", 7, "input_tokens"): in_feb(600_000, 1_500_000),
+            ("Chat", 7, "output_tokens"): in_feb(400_000, 500_000),
+            ("Chat", 7, "reasoning_tokens"): 0.0,
+        }
+    )
+    row = explain_change(df, "month", as_of="2026-03-01", by="model_type").iloc[0]
+    weight = (15 - 10) / math.log(15 / 10)  # the logarithmic mean L(15, 10)
+    assert row["change"] == pytest.approx(5.0)
+    assert row["volume_effect"] == pytest.approx(weight * math.log(2.0))
+    assert row["unit_cost_effect"] == pytest.approx(weight * math.log(0.75))
+    assert row["volume_effect"] + row["unit_cost_effect"] == pytest.approx(5.0, rel=1e-12)
+    detail = explain_change(df, "month", as_of="2026-03-01", detail=True).iloc[0]
+    assert detail["volume_unit"] == "tokens"
+    assert detail["previous_volume"] == pytest.approx(1e6) and detail[
+        "current_volume"
+    ] == pytest.approx(2e6)
+    assert detail["current_unit_cost"] == pytest.approx(7.5e-6)
+
+
+def test_appearing_and_vanishing_cells_are_volume_only():
+    df = two_months(
+        {
+            ("TTS", 1, "total_amount"): in_feb(0.0, 8.0),
+            ("TTS", 1, "characters"): in_feb(0.0, 40_000),
+            ("ASR", 1, "total_amount"): in_feb(6.0, 0.0),
+            ("ASR", 1, "asr_duration"): in_feb(25_000, 0.0),
+        }
+    )
+    out = explain_change(df, "month", as_of="2026-03-01").set_index("model_type")
+    assert (
+        out.loc["TTS", "volume_effect"] == pytest.approx(8.0)
+        and out.loc["TTS", "unit_cost_effect"] == 0.0
+    )
+    assert (
+        out.loc["ASR", "volume_effect"] == pytest.approx(-6.0)
+        and out.loc["ASR", "unit_cost_effect"] == 0.0
+    )
+    assert out["share_of_change"].sum() == pytest.approx(1.0)
+
+
+def test_drivers_add_up_exactly_on_the_demo():
+    df = CostTrendClient.demo().fetch(
+        "2026-04-01", "2026-06-01", granularity="daily", by=["model_type", "client_id"]
+    )
+    total = explain_change(df, "month", detail=True)
+    change = total["current_cost"].sum() - total["previous_cost"].sum()
+    assert total["change"].sum() == pytest.approx(change, rel=1e-9)
+    parts = total["volume_effect"].sum() + total["unit_cost_effect"].sum()
+    assert parts == pytest.approx(change, rel=1e-9)
+    for by in ("model_type", "client_id"):
+        grouped = explain_change(df, "month", by=by)
+        assert grouped["change"].sum() == pytest.approx(change, rel=1e-9)
+        assert (grouped["volume_effect"] + grouped["unit_cost_effect"]).sum() == pytest.approx(
+            change, rel=1e-9
+        )
+    # the May price cut of qwen-max shows as a unit-cost effect on chat
+    chat = explain_change(df, "month").set_index("model_type").loc["Chat"]
+    assert chat["unit_cost_effect"] < -500 and chat["volume_effect"] > 0
+    assert "LMDI" in explain_change(df, "month").attrs["method"]
+
+
+def test_drivers_need_volumes_and_coverage():
+    df = two_months({("Chat", None, "total_amount"): 1.0})
+    with pytest.raises(QueryError, match="needs the volume of Chat"):
+        explain_change(df, "month", as_of="2026-03-01")
+    short = make_frame(
+        "2026-02-10",
+        "2026-03-01",
+        {("TTS", None, "total_amount"): 1.0, ("TTS", None, "characters"): 5.0},
+    )
+    with pytest.raises(QueryError, match="does not cover"):
+        explain_change(short, "month", as_of="2026-03-01")
+    with pytest.raises(QueryError, match="by must be"):
+        explain_change(df, "month", by="team")
+
+
+def demo_week():
+    return CostTrendClient.demo().fetch(
+        "2026-10-01", "2026-11-21", granularity="daily", by=["model_type", "client_id"]
+    )
+
+
+def test_breakdown_top_n_and_other():
+    df = demo_week()
+    table = breakdown(df, "model_type", top=4)
+    assert table["model_type"].tolist()[-1] == "Other" and len(table) == 5
+    assert table["rank"].tolist() == [1, 2, 3, 4, 5]
+    assert table["share"].sum() == pytest.approx(1.0)
+    assert table["groups"].tolist() == [1, 1, 1, 1, 9]
+    assert table["current"].iloc[:4].is_monotonic_decreasing
+    full = compare = breakdown(df, "model_type", top=20)
+    assert len(full) == 13 and "Other" not in full["model_type"].tolist()
+    assert table["current"].sum() == pytest.approx(compare["current"].sum(), rel=1e-12)
+    assert table["delta"].sum() == pytest.approx(full["delta"].sum(), rel=1e-12)
+    assert bool(table["running"].iloc[0]) and table["period"].iloc[0] == "2026-11"
+
+
+def test_breakdown_by_department_and_whole_span():
+    df = demo_week()
+    table = breakdown(df, "client_id", top=3, period=None)
+    assert table["client_id"].tolist()[:3] == sorted(
+        table["client_id"].tolist()[:3],
+        key=lambda c: -table.set_index("client_id").loc[c, "current"],
+    )
+    assert table["client_id"].iloc[-1] == "Other" and table["previous"].isna().all()
+    whole = df[(df.metric == "total_amount") & df.complete]["value"].sum()
+    assert table["current"].sum() == pytest.approx(whole, rel=1e-12)
+    with pytest.raises(QueryError, match="top must be"):
+        breakdown(df, top=0)
+    with pytest.raises(QueryError, match="distinct count"):
+        breakdown(df, metric="model_count")
+
+
+def test_share_over_time_sums_to_one_per_bucket():
+    df = demo_week()
+    shares = share_over_time(df, "model_type", freq="W-MON", top=3)
+    per_week = shares.groupby("timestamp")["share"].sum()
+    assert np.allclose(per_week, 1.0)
+    totals = df[df.metric == "total_amount"].groupby("model_type", observed=True)["value"].sum()
+    assert set(shares["model_type"]) == set(totals.nlargest(3).index) | {"Other"}
+    assert (shares["timestamp"].dt.day_of_week == 0).all()
+    daily = share_over_time(df, "client_id", top=20)
+    assert daily.groupby("timestamp")["value"].sum().sum() == pytest.approx(
+        df[df.metric == "total_amount"]["value"].sum(), rel=1e-12
+    )
+    assert not daily["complete"].iloc[-1]
+
+
+def test_analysis_never_mutates_its_input():
+    df = demo_week()
+    before = df.copy()
+    explain_change(df, "month")
+    breakdown(df, "client_id")
+    share_over_time(df, freq="MS")
+    pd.testing.assert_frame_equal(df, before)

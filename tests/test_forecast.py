@@ -1,0 +1,138 @@
+import numpy as np
+import pandas as pd
+import pytest
+
+from costtrend_nb import CostTrendClient
+from costtrend_nb.analysis import SeasonalNaiveForecaster, backtest, forecast, month_end_landing
+from costtrend_nb.errors import QueryError
+
+from .frames import make_frame, weekly
+
+
+@pytest.fixture(scope="module")
+def demo_daily():
+    return CostTrendClient.demo().fetch("2025-09-01", "2026-11-21", granularity="daily")
+
+
+@pytest.fixture(scope="module")
+def demo_hourly():
+    return CostTrendClient.demo().fetch(
+        "2026-09-25", "2026-11-21", model_types=["Chat", "TTS"], by="model_type"
+    )
+
+
+def nested(fc):
+    return bool(
+        (
+            (fc["lo_95"] <= fc["lo_80"])
+            & (fc["lo_80"] <= fc["yhat"])
+            & (fc["yhat"] <= fc["hi_80"])
+            & (fc["hi_80"] <= fc["hi_95"])
+        ).all()
+    )
+
+
+def test_daily_forecast_starts_at_the_first_incomplete_bucket(demo_daily):
+    fc = forecast(demo_daily, "total_amount", "14D")
+    assert list(fc.columns) == ["timestamp", "yhat", "lo_80", "hi_80", "lo_95", "hi_95", "model"]
+    assert len(fc) == 14 and nested(fc)
+    assert fc["timestamp"].iloc[0] == pd.Timestamp(
+        "2026-11-20", tz="Asia/Shanghai"
+    )  # the running day
+    assert fc["timestamp"].dtype == demo_daily["timestamp"].dtype
+    assert fc["model"].iloc[0].startswith("ETS(A,Ad,A) on log scale")
+    weekend = fc[fc["timestamp"].dt.day_of_week >= 5]["yhat"].mean()
+    assert weekend < 0.6 * fc[fc["timestamp"].dt.day_of_week < 5]["yhat"].mean()
+
+
+def test_incomplete_buckets_are_never_fitted(demo_daily):
+    fc = forecast(demo_daily, "total_amount", 7)
+    lowered = demo_daily.copy()
+    lowered.loc[~lowered["complete"], "value"] = 0.0  # what a half-read day might look like
+    pd.testing.assert_frame_equal(fc, forecast(lowered, "total_amount", 7))
+
+
+def test_hourly_forecast_by_model_type(demo_hourly):
+    fc = forecast(demo_hourly, "total_amount", "2D", by="model_type")
+    assert len(fc) == 96 and set(fc["model_type"]) == {"Chat", "TTS"} and nested(fc)
+    assert fc["model"].iloc[0].startswith("MSTL (24 h and 168 h) + ETS")
+    assert fc["timestamp"].iloc[0] == pd.Timestamp("2026-11-20 12:00", tz="Asia/Shanghai")
+    assert (fc["lo_95"] >= 0).all()
+
+
+def test_short_history_falls_back_to_seasonal_naive_and_says_why():
+    df = make_frame("2026-11-01", "2026-11-20", {("Chat", None, "total_amount"): weekly()})
+    fc = forecast(df, "total_amount", 7)
+    assert (
+        fc["model"].iloc[0]
+        == "seasonal naive (season 7): 19 days of history; ETS needs 28; intervals calibrated on 1 backtests (x1.00)"
+        or fc["model"]
+        .iloc[0]
+        .startswith("seasonal naive (season 7): 19 days of history; ETS needs 28")
+    )
+    assert nested(fc)
+    np.testing.assert_allclose(fc["yhat"].to_numpy()[:7], df["value"].to_numpy()[-7:], rtol=0.05)
+
+
+def test_forecast_arguments(demo_daily):
+    with pytest.raises(QueryError, match="horizon must be"):
+        forecast(demo_daily, "total_amount", 0)
+    with pytest.raises(QueryError, match="whole number"):
+        forecast(demo_daily, "total_amount", "36h")
+    with pytest.raises(QueryError, match="level must be"):
+        forecast(demo_daily, "total_amount", 3, level=(80, 120))
+    with pytest.raises(QueryError, match="distinct count"):
+        forecast(demo_daily, "model_count", 3)
+    one = forecast(
+        demo_daily, "total_amount", 3, level=90, engine=SeasonalNaiveForecaster(season=7)
+    )
+    assert {"lo_90", "hi_90"} <= set(one.columns) and "lo_80" not in one.columns
+
+
+def test_backtest_beats_seasonal_naive_with_honest_intervals(demo_daily):
+    scores = backtest(demo_daily, "total_amount", "14D", folds=8, step=7).iloc[0]
+    assert scores["mase"] < scores["naive_mase"]
+    assert 0.70 <= scores["coverage_80"] <= 0.90
+    assert scores["coverage_95"] >= scores["coverage_80"]
+    assert scores["folds"] == 8 and scores["horizon"] == 14
+    detail = backtest(demo_daily, "total_amount", 7, folds=2, detail=True)
+    assert len(detail) == 14 and {"actual", "yhat", "naive", "lo_80", "hi_95"} <= set(
+        detail.columns
+    )
+
+
+@pytest.mark.slow
+def test_backtest_over_half_a_year_of_weekly_origins(demo_daily):
+    scores = backtest(demo_daily, "total_amount", "14D", folds=26, step=7).iloc[0]
+    assert scores["mase"] < scores["naive_mase"]
+    assert 0.70 <= scores["coverage_80"] <= 0.90
+    assert 0.85 <= scores["coverage_95"] <= 0.99
+
+
+def test_backtest_needs_enough_history():
+    df = make_frame("2026-10-01", "2026-11-20", {("Chat", None, "total_amount"): weekly()})
+    with pytest.raises(QueryError, match="need more history"):
+        backtest(df, "total_amount", 14, folds=5)
+
+
+def test_month_end_landing(demo_daily):
+    land = month_end_landing(demo_daily, budget=74_000).iloc[0]
+    nov = demo_daily[
+        (demo_daily.metric == "total_amount")
+        & demo_daily.complete
+        & (demo_daily.timestamp >= pd.Timestamp("2026-11-01", tz="Asia/Shanghai"))
+    ]
+    assert land["actual_to_date"] == pytest.approx(nov["value"].sum(), rel=1e-12)
+    assert land["as_of"] == pd.Timestamp("2026-11-20", tz="Asia/Shanghai")
+    assert land["lo_95"] <= land["lo_80"] <= land["landing"] <= land["hi_80"] <= land["hi_95"]
+    assert land["landing"] == pytest.approx(
+        land["actual_to_date"] + land["forecast_remaining"], rel=0.01
+    )
+    assert 0.0 <= land["p_exceed_budget"] <= 1.0
+    low = month_end_landing(demo_daily, budget=50_000).iloc[0]
+    high = month_end_landing(demo_daily, budget=100_000).iloc[0]
+    assert (low["p_exceed_budget"], high["p_exceed_budget"]) == (1.0, 0.0)
+    over = month_end_landing(demo_daily, as_of="2026-11-01").iloc[0]
+    assert over["month"] == "2026-10" and over["lo_95"] == over["hi_95"] == over["actual_to_date"]
+    with pytest.raises(QueryError, match="budget must be"):
+        month_end_landing(demo_daily, budget="lots")
