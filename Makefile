@@ -2,7 +2,7 @@
 # needs, pinned by constraints.txt so that a new upstream release cannot change results.
 #
 #   make demo         render the demo report (no credentials, no network)
-#   make test         every test, notebooks included
+#   make test         every test, notebooks included (make test-slow: the long runs)
 #   make lint         ruff and mypy
 #   make constraints  re-pin constraints.txt from a fresh, unconstrained install
 
@@ -15,7 +15,7 @@ DEMO_DIR ?= reports/demo
 # never let anything here probe a cloud metadata address
 export ALIBABA_CLOUD_ECS_METADATA_DISABLED := true
 
-.PHONY: demo test lint constraints clean
+.PHONY: demo test test-slow lint constraints clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -35,6 +35,9 @@ demo: $(VENV)/.runtime
 
 test: $(VENV)/.test
 	$(BIN)/python -m pytest
+
+test-slow: $(VENV)/.test  # the long runs: full-size backtests and fuzzing
+	$(BIN)/python -m pytest -m slow
 
 lint: $(VENV)/.test
 	$(BIN)/ruff check costtrend_nb tests

@@ -271,7 +271,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"costtrend-nb: {type(err).__name__}: {err}", file=sys.stderr)
         return 1
     except OSError as err:
-        print(f"costtrend-nb: cannot write {err.filename or ''}: {err.strerror or err}", file=sys.stderr)
+        print(
+            f"costtrend-nb: cannot write {err.filename or ''}: {err.strerror or err}",
+            file=sys.stderr,
+        )
         return 1
     except KeyboardInterrupt:
         return 130

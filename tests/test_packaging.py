@@ -94,14 +94,14 @@ def test_import_is_light():
 
 def package_imports(path: Path) -> set[str]:
     """The package modules a module imports, as top-level room names (``__init__`` for ``.``)."""
-    inside = path.parent.name == "emulator"
+    inside = path.parent.name in ("emulator", "analysis")
     found = set()
     for node in ast.walk(ast.parse(path.read_text())):
         if not isinstance(node, ast.ImportFrom) or node.level == 0:
             continue
         name = (node.module or "__init__").split(".")[0]
         if inside and node.level == 1:
-            name = "emulator"  # a sibling inside the emulator package
+            name = path.parent.name  # a sibling inside the same package
         found.add(name)
     return found
 
@@ -116,6 +116,7 @@ ROOMS = {
     "protocol": {"errors", "tidy", "query"},
     "client": {"auth", "query", "tidy", "protocol", "errors", "cache", "emulator"},
     "emulator": {"emulator", "auth", "catalogue", "errors", "query"},
+    "analysis": {"analysis", "tidy", "catalogue", "errors", "query"},
     "cli": {"__init__", "errors", "client", "emulator", "query"},
 }
 
@@ -135,6 +136,12 @@ def test_every_module_sits_in_its_room():
             path.name,
             package_imports(path) - ROOMS[room],
         )
+
+
+def test_heavy_libraries_load_only_when_used():
+    code = "import sys, costtrend_nb.analysis; print('statsmodels' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip()
+    assert out == "False"  # statsmodels is imported when a forecast or a decomposition runs
 
 
 def test_the_emulator_loads_only_in_demo_mode():
