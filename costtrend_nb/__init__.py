@@ -40,6 +40,11 @@ _EXPORTS: dict[str, str] = {
     "TimeoutError": "errors",
     "ResponseError": "errors",
     "FetchError": "errors",
+    "to_daily": "tidy",
+    "Dashboard": "widgets",
+    "PeriodComparison": "widgets",
+    "ModelTypeBreakdown": "widgets",
+    "ForecastOverlay": "widgets",
 }
 
 __all__ = [
@@ -53,10 +58,14 @@ __all__ = [
     "CostTrendClient",
     "CostTrendError",
     "Credentials",
+    "Dashboard",
     "DemoModeWarning",
     "FetchError",
+    "ForecastOverlay",
     "Metric",
+    "ModelTypeBreakdown",
     "OrgNotFoundError",
+    "PeriodComparison",
     "QueryError",
     "ResponseError",
     "ServerError",
@@ -65,6 +74,7 @@ __all__ = [
     "TransportError",
     "TrendQuery",
     "__version__",
+    "to_daily",
     "wide",
 ]
 assert sorted(__all__) == sorted([*_EXPORTS, "__version__"])
@@ -102,4 +112,5 @@ if TYPE_CHECKING:  # pragma: no cover
         TransportError,
     )
     from .query import MODEL_TYPES, TrendQuery
-    from .tidy import wide
+    from .tidy import to_daily, wide
+    from .widgets import Dashboard, ForecastOverlay, ModelTypeBreakdown, PeriodComparison

@@ -61,6 +61,7 @@ __all__ = [
     "build_frame",
     "empty_frame",
     "loads",
+    "to_daily",
     "wide",
 ]
 
@@ -508,6 +509,32 @@ def wide(df: pd.DataFrame) -> pd.DataFrame:
     out["client_id"] = pd.arrays.IntegerArray(ids, ids < 0)
     ordered = ["timestamp", "model_type", "client_id", "complete"]
     out = out[ordered + [c for c in out.columns if c not in ordered]]
+    out.attrs = dict(df.attrs)
+    return out
+
+
+def to_daily(df: pd.DataFrame) -> pd.DataFrame:
+    """Sum a tidy frame's buckets into local days of its time zone (23 or 25 hours on DST days).
+
+    A day is complete when all its buckets are; ``model_count`` (a distinct count) is NaN.
+
+    Example:
+        >>> days = to_daily(hourly_frame)                                   # doctest: +SKIP
+    """
+    missing = [c for c in COLUMNS if c not in df.columns]
+    if missing:
+        raise QueryError(f"to_daily() needs a tidy frame; {', '.join(missing)} missing.")
+    tz = df["timestamp"].dt.tz
+    day = df["timestamp"].dt.tz_localize(None).dt.normalize()
+    day = day.dt.tz_localize(tz, ambiguous=True, nonexistent="shift_forward")
+    keys = ["timestamp", "model_type", "client_id", "metric", "unit"]
+    grouped = df.assign(timestamp=day).groupby(keys, observed=True, dropna=False, sort=False)
+    out = grouped.agg(value=("value", "sum"), complete=("complete", "all")).reset_index()
+    additive = out["metric"].astype(str).map(lambda k: metric_info(k).additive)
+    out["value"] = out["value"].where(additive.to_numpy(dtype=bool))
+    out = out.sort_values(["model_type", "client_id", "metric", "timestamp"], kind="stable")
+    out = out[list(COLUMNS)].reset_index(drop=True)
+    out["timestamp"] = out["timestamp"].astype(df["timestamp"].dtype)
     out.attrs = dict(df.attrs)
     return out
 

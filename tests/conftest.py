@@ -15,6 +15,7 @@ from hypothesis import HealthCheck, settings
 # Never probe cloud metadata, never show progress bars, in this process and in kernels it starts.
 os.environ["ALIBABA_CLOUD_ECS_METADATA_DISABLED"] = "true"
 os.environ["COSTTREND_NB_PROGRESS"] = "0"
+os.environ.setdefault("MPLBACKEND", "Agg")  # draw without a screen
 
 settings.register_profile(
     "ci", derandomize=True, deadline=None, suppress_health_check=[HealthCheck.too_slow]
@@ -80,3 +81,13 @@ def isolated_env(
     monkeypatch.setenv("HOME", str(home))
     with warnings.catch_warnings():
         yield home
+
+
+@pytest.fixture(autouse=True)
+def close_figures() -> Iterator[None]:
+    """Every test starts and ends with no open matplotlib figure."""
+    yield
+    import sys
+
+    if "matplotlib.pyplot" in sys.modules:
+        sys.modules["matplotlib.pyplot"].close("all")

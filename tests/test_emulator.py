@@ -304,6 +304,18 @@ def test_frozen_clock_partial_bucket_and_nothing_after_now():
     assert max(p["timestamp"] for p in points) < DEMO_NOW - 86400
 
 
+def test_the_day_holding_now_counts_only_the_hours_before_now():
+    day = TrendQuery("2026-11-20", "2026-11-21", granularity="daily")
+    hours = TrendQuery("2026-11-20", "2026-11-21")
+    with CostTrendClient.demo() as client:
+        daily, hourly = client.fetch_query(day), client.fetch_query(hours)
+    cost = lambda df: df[df.metric == "total_amount"]["value"]  # noqa: E731
+    assert len(cost(daily)) == 1 and cost(hourly).index.size == 15  # 00:00 .. 14:00
+    assert cost(daily).sum() == pytest.approx(cost(hourly).sum(), rel=1e-12)
+    typical = truth(TrendQuery("2026-11-19", "2026-11-20", granularity="daily"))
+    assert cost(daily).sum() < 0.8 * typical[typical.metric == "total_amount"]["value"].sum()
+
+
 def test_same_seed_and_requests_give_the_same_bytes():
     def run(seed):
         emu = emulator(seed=seed)

@@ -85,7 +85,7 @@ def test_unknown_attribute_is_an_attribute_error():
 
 
 def test_import_is_light():
-    code = "import sys, costtrend_nb; heavy = [m for m in ('matplotlib', 'ipywidgets', 'statsmodels', 'httpx', 'pandas') if m in sys.modules]; print(','.join(heavy))"
+    code = "import sys, costtrend_nb; heavy = [m for m in ('matplotlib', 'ipywidgets', 'statsmodels', 'httpx', 'pandas', 'IPython') if m in sys.modules]; print(','.join(heavy))"
     out = subprocess.run(
         [sys.executable, "-c", code], capture_output=True, text=True, check=True
     ).stdout.strip()
@@ -117,6 +117,9 @@ ROOMS = {
     "client": {"auth", "query", "tidy", "protocol", "errors", "cache", "emulator"},
     "emulator": {"emulator", "auth", "catalogue", "errors", "query"},
     "analysis": {"analysis", "tidy", "catalogue", "errors", "query"},
+    "style": {"catalogue"},
+    "plot": {"analysis", "catalogue", "style", "tidy"},
+    "widgets": {"analysis", "catalogue", "errors", "plot", "query", "style", "tidy"},
     "cli": {"__init__", "errors", "client", "emulator", "query"},
 }
 
@@ -140,7 +143,9 @@ def test_every_module_sits_in_its_room():
 
 def test_heavy_libraries_load_only_when_used():
     code = "import sys, costtrend_nb.analysis; print('statsmodels' in sys.modules)"
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip()
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    ).stdout.strip()
     assert out == "False"  # statsmodels is imported when a forecast or a decomposition runs
 
 

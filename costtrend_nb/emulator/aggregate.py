@@ -113,8 +113,10 @@ def aggregate(
         for metric, matrix in block.values.items():
             part = matrix[rows, h0:h1]
             if h0 <= now_index < h1:
+                # the hour holding now counts pro rata; the hours after it have not happened
                 part = part.copy()
                 part[:, now_index - h0] = np.round(part[:, now_index - h0] * fraction)
+                part[:, now_index - h0 + 1 :] = 0
             hourly[:, column[metric]] += part.sum(axis=0, dtype=np.int64)
             if metric == "total_calls":
                 for model in np.unique(block.model_index[rows]):

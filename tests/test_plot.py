@@ -1,0 +1,216 @@
+"""Plots, checked on their artists (line data, legends, formatters, band vertices), not pixels."""
+
+import matplotlib as mpl
+import matplotlib.pyplot as plt
+import numpy as np
+import pytest
+
+from costtrend_nb import CostTrendClient
+from costtrend_nb import plot as P
+from costtrend_nb.analysis import breakdown, detect_anomalies, explain_change, forecast
+from costtrend_nb.style import MODEL_TYPE_COLORS, OTHER_COLOR, metric_label, unit_formatter
+
+CHAT = MODEL_TYPE_COLORS["Chat"]
+
+
+@pytest.fixture(scope="module")
+def client():
+    return CostTrendClient.demo()
+
+
+@pytest.fixture(scope="module")
+def daily(client):
+    return client.fetch(
+        "2026-08-01", "2026-11-21", granularity="daily", by=["model_type", "client_id"]
+    )
+
+
+@pytest.fixture(scope="module")
+def hourly(client):
+    return client.fetch("2026-11-06", "2026-11-21", by="model_type")
+
+
+@pytest.fixture(scope="module")
+def names(client):
+    return client.departments()
+
+
+def legend_texts(ax):
+    return [t.get_text() for t in ax.get_legend().get_texts()]
+
+
+def tick(ax, value, axis="y"):
+    formatter = (ax.yaxis if axis == "y" else ax.xaxis).get_major_formatter()
+    return formatter(value, 0)
+
+
+def test_trend_lines_carry_the_data_and_mark_incomplete_buckets(hourly):
+    ax = P.plot_trend(hourly, by="model_type")
+    totals = (
+        hourly[hourly.metric == "total_amount"]
+        .groupby(["timestamp", "model_type"], observed=True)["value"]
+        .sum()
+        .unstack()
+    )
+    chat = next(line for line in ax.get_lines() if line.get_label() == "Chat")
+    done = hourly[hourly.complete].timestamp.nunique()
+    np.testing.assert_allclose(chat.get_ydata(), totals["Chat"].to_numpy()[:done])
+    assert chat.get_color() == CHAT and chat.get_linestyle() == "-"
+    dashed = [
+        line for line in ax.get_lines() if line.get_linestyle() == "--" and line.get_color() == CHAT
+    ]
+    assert len(dashed) == 1 and len(dashed[0].get_ydata()) == totals.shape[0] - done + 1
+    texts = legend_texts(ax)
+    assert texts[0] == "Chat" and "Other" in texts and "Incomplete: still settling" in texts
+    assert len([t for t in texts if t not in ("Other", "Incomplete: still settling")]) == 8
+    assert tick(ax, 1234.4) == "¥1,234" and ax.get_ylabel() == "Cost (CNY)"
+    assert ax.get_title() == "Cost by model type"
+
+
+def test_stacked_area_keeps_fixed_colours_and_folds_the_rest(daily):
+    ax = P.plot_trend(daily, by="model_type", kind="area")
+    polys = [
+        c
+        for c in ax.collections
+        if c.get_label() not in ("_nolegend_", "") and not c.get_label().startswith("Incomplete")
+    ]
+    labels = [p.get_label() for p in polys]
+    assert labels[0] == "Chat" and labels[-1] == "Other" and len(labels) == 9
+    assert mpl.colors.to_hex(polys[0].get_facecolor()[0]) == CHAT.lower()
+    assert mpl.colors.to_hex(polys[-1].get_facecolor()[0]) == OTHER_COLOR.lower()
+    hatched = [p for p in ax.patches if p.get_hatch() == "//"]
+    assert len(hatched) == 1  # the running day
+
+
+def test_departments_are_named_and_units_follow_the_metric(daily, names):
+    ax = P.plot_trend(daily, metric="input_tokens", by="client_id", names=names)
+    texts = legend_texts(ax)
+    assert "Research & Development" in texts and "Customer Service" in texts
+    assert tick(ax, 1_250_000) == "1.25M" and ax.get_ylabel() == "Input tokens (tokens)"
+    video = P.plot_trend(daily, metric="video_duration")
+    assert tick(video, 3900) == "1h 05m"
+    assert unit_formatter("images")(12_300, 0) == "12.3K"
+
+
+def test_period_overlay_names_both_windows_and_annotates_the_change(daily):
+    ax = P.plot_period_overlay(daily, period="month")
+    texts = legend_texts(ax)
+    assert texts[:2] == ["Current: 01 Nov – 19 Nov 2026", "Previous: 01 Oct – 19 Oct 2026"]
+    note = next(t.get_text() for t in ax.texts)
+    assert "like for like" in note and "¥" in note and "%" in note
+    current = ax.get_lines()[0]
+    assert np.isfinite(current.get_ydata()).sum() == 19
+
+
+def test_breakdown_bars_and_shares(daily, names):
+    ax = P.plot_breakdown(daily, by="model_type", top=5)
+    table = breakdown(daily, "model_type", top=5)
+    widths = [p.get_width() for p in ax.patches]
+    np.testing.assert_allclose(widths, table["current"].to_numpy())
+    assert [t.get_text() for t in ax.get_yticklabels()] == table["model_type"].tolist()
+    assert ax.get_yticks()[0] > ax.get_yticks()[-1]  # the largest on top
+    assert mpl.colors.to_hex(ax.patches[0].get_facecolor()) == CHAT.lower()
+    by_dept = P.plot_breakdown(daily, by="client_id", names=names)
+    assert "Customer Service" in [t.get_text() for t in by_dept.get_yticklabels()]
+    share = P.plot_breakdown(daily, kind="share", freq="W-MON")
+    assert tick(share, 0.25) == "25%" and share.get_ylim() == (0.0, 1.0)
+
+
+def test_drivers_waterfall_adds_up(daily):
+    ax = P.plot_drivers(daily, period="month")
+    table = explain_change(daily, "month")
+    total = table["change"].sum()
+    total_bar = ax.patches[-1]
+    assert total_bar.get_height() == pytest.approx(total)
+    labels = [t.get_text() for t in ax.get_xticklabels()]
+    assert (
+        labels[0] == table["model_type"].iloc[0] and labels[-1] == "Total" and labels[-2] == "Other"
+    )
+    effects = ax.patches[:-1]
+    assert sum(p.get_height() for p in effects) == pytest.approx(total)
+    assert legend_texts(ax) == ["Volume effect", "Unit-cost effect", "Total change"]
+
+
+def test_forecast_bands_match_the_forecast(daily):
+    fc = forecast(daily, "total_amount", "14D")
+    ax = P.plot_forecast(daily, forecast_frame=fc)
+    bands = {c.get_label(): c for c in ax.collections}
+    for level in (80, 95):
+        vertices = bands[f"{level}% interval"].get_paths()[0].vertices
+        assert vertices[:, 1].min() == pytest.approx(fc[f"lo_{level}"].min())
+        assert vertices[:, 1].max() == pytest.approx(fc[f"hi_{level}"].max())
+    median = next(line for line in ax.get_lines() if line.get_label() == "Forecast (median)")
+    np.testing.assert_allclose(median.get_ydata(), fc["yhat"])
+    assert "Actual so far (incomplete)" in legend_texts(ax)
+
+
+def test_month_view_marks_budget_and_landing(daily):
+    ax = P.plot_forecast(daily, view="month", budget=76_000)
+    budget = next(line for line in ax.get_lines() if line.get_label().startswith("Budget"))
+    assert budget.get_ydata()[0] == 76_000 and "P(over)" in budget.get_label()
+    assert any("lands at ¥" in t.get_text() for t in ax.texts)
+    spent = ax.get_lines()[0]
+    assert spent.get_ydata()[0] == 0.0
+
+
+def test_anomalies_are_marked(client):
+    df = client.fetch("2026-01-15", "2026-07-01", granularity="daily", by="model_type")
+    found = detect_anomalies(df)
+    ax = P.plot_anomalies(df, anomalies=found)
+    marks = next(c for c in ax.collections if c.get_label().startswith("Anomaly"))
+    assert len(marks.get_offsets()) == int(found["anomaly"].sum()) == 9
+    assert any(t.get_text().startswith("Chat -¥") for t in ax.texts)
+
+
+PLOTS = {
+    "trend": lambda df: P.plot_trend(df, by="model_type"),
+    "area": lambda df: P.plot_trend(df, by="model_type", kind="area"),
+    "overlay": lambda df: P.plot_period_overlay(df, period="week"),
+    "breakdown": lambda df: P.plot_breakdown(df, period="week"),
+    "share": lambda df: P.plot_breakdown(df, kind="share"),
+    "drivers": lambda df: P.plot_drivers(df, period="week"),
+    "forecast": lambda df: P.plot_forecast(df, horizon=3 if df.timestamp.dt.hour.any() else "7D"),
+    "landing": lambda df: P.plot_forecast(df, view="month", budget=70_000),
+    "anomalies": lambda df: P.plot_anomalies(df),
+}
+
+
+@pytest.mark.parametrize("plot", list(PLOTS))
+@pytest.mark.parametrize("granularity", ["hourly", "daily"])
+@pytest.mark.parametrize("types", [["TTS"], None])
+def test_every_plot_renders_on_the_demo(client, plot, granularity, types):
+    df = client.fetch(
+        "2026-10-20", "2026-11-21", granularity=granularity, model_types=types, by="model_type"
+    )
+    ax = PLOTS[plot](df)
+    assert ax.get_title()
+    ax.figure.canvas.draw()
+
+
+@pytest.mark.parametrize("plot", list(PLOTS))
+def test_every_plot_says_no_data_on_an_empty_selection(daily, plot):
+    empty = daily[daily.metric == "no such metric"]
+    ax = PLOTS[plot](empty)
+    assert [t.get_text() for t in ax.texts] == ["No data for this selection"]
+
+
+def test_draws_on_the_given_axes_never_shows_and_never_restyles(daily, monkeypatch):
+    monkeypatch.setattr(plt, "show", lambda *a, **k: pytest.fail("plt.show() called"))
+    before = dict(mpl.rcParams)
+    _, axes = plt.subplots(1, 2)
+    assert P.plot_trend(daily, ax=axes[1]) is axes[1]
+    assert P.plot_breakdown(daily, ax=axes[0]) is axes[0]
+    assert len(plt.get_fignums()) == 1
+    assert dict(mpl.rcParams) == before
+
+
+def test_chinese_labels_only_when_asked():
+    assert metric_label("total_calls") == "Calls (calls)"
+    assert metric_label("total_calls", lang="zh") == "调用次数 (次)"
+
+
+def test_plots_refuse_model_count_sums(daily):
+    from costtrend_nb.errors import QueryError
+
+    with pytest.raises(QueryError, match="distinct count"):
+        P.plot_trend(daily, metric="model_count")

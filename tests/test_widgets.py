@@ -1,0 +1,128 @@
+"""Dashboards driven by setting .value, as a user would, without a kernel."""
+
+import datetime as dt
+
+import matplotlib.pyplot as plt
+import pandas as pd
+import pytest
+
+from costtrend_nb import CostTrendClient, ServerError
+from costtrend_nb.widgets import (
+    Dashboard,
+    DataSource,
+    ForecastOverlay,
+    ModelTypeBreakdown,
+    PeriodComparison,
+)
+
+
+@pytest.fixture
+def client():
+    return CostTrendClient.demo()
+
+
+class Counting:
+    """A loader with fetch's signature that counts its calls."""
+
+    def __init__(self, client):
+        self.client, self.calls = client, []
+
+    def __call__(self, start, end, **kwargs):
+        self.calls.append((start, end, kwargs))
+        return self.client.fetch(start, end, **kwargs)
+
+
+def test_each_control_redraws_once_and_only_data_controls_fetch(client, capsys):
+    loader = Counting(client)
+    board = PeriodComparison(
+        loader, start="2026-09-01", end="2026-11-21", names=client.departments()
+    )
+    assert board.render_count == 1 and len(loader.calls) == 1
+    sent = client.request_count
+    for control, value in [
+        (board.metric, "total_calls"),
+        (board.period, "week"),
+        (board.align, "weekday"),
+        (board.metric, "total_amount"),
+    ]:
+        before = board.render_count
+        control.value = value
+        assert board.render_count == before + 1
+    assert (
+        client.request_count == sent and len(loader.calls) == 1
+    )  # metric and period never refetch
+    board.model_types.value = ("Chat", "TTS")
+    assert board.render_count == 6 and len(loader.calls) == 2
+    assert loader.calls[-1][2]["model_types"] == ["Chat", "TTS"] and loader.calls[-1][2]["by"] == [
+        "model_type"
+    ]
+    assert set(board.last_frame["model_type"]) == {"Chat", "TTS"}
+    board.departments.value = (10005,)
+    assert loader.calls[-1][2]["client_ids"] == [10005]
+    board.granularity.value = "hourly"
+    assert loader.calls[-1][2]["granularity"] == "hourly" and board.render_count == 8
+    board.start.value = dt.date(2026, 10, 1)
+    assert loader.calls[-1][0] == dt.date(2026, 10, 1) and board.render_count == 9
+    assert plt.get_fignums() == []  # every drawn figure was closed after display
+    assert board.last_figure is not None and len(board.last_figure.axes) == 2
+
+
+def test_department_names_come_from_the_client(client):
+    board = PeriodComparison(client.fetch, start="2026-10-01", end="2026-11-21")
+    labels = [label for label, _ in board.departments.options]
+    assert "Customer Service" in labels and len(labels) == 8
+
+
+def test_a_fetch_error_is_shown_not_raised(client):
+    def failing(*args, **kwargs):
+        raise ServerError("Server.Internal.UnknownError", "未知错误", request_id="R-1")
+
+    board = ModelTypeBreakdown(failing)
+    assert board.render_count == 0 and "Server.Internal.UnknownError" in board.error
+    assert "R-1" in board.status.value and "color:#B00020" in board.status.value
+    board.start.value, board.end.value = dt.date(2026, 11, 10), dt.date(2026, 11, 1)
+    assert "start date before the end date" in board.error
+
+
+def test_a_frame_instead_of_a_loader(client):
+    frame = client.fetch("2026-10-01", "2026-11-21", by="model_type")
+    board = ModelTypeBreakdown(frame)
+    assert board.granularity.value == "daily" and board.render_count == 1
+    assert board.last_frame["timestamp"].dt.hour.eq(0).all()  # hours summed into days
+    board.granularity.value = "hourly"
+    assert board.last_frame["timestamp"].dt.hour.nunique() == 24
+    board.model_types.value = ("Chat",)
+    assert set(board.last_frame["model_type"]) == {"Chat"}
+    board.top.value = 4
+    assert board.render_count == 4
+    daily = client.fetch("2026-10-01", "2026-11-21", granularity="daily")
+    assert [v for _, v in ForecastOverlay(daily).granularity.options] == ["daily"]
+
+
+def test_forecast_board_horizon_and_budget(client):
+    board = ForecastOverlay(client.fetch, start="2026-06-01", end="2026-11-21", budget=75_000)
+    sent = client.request_count
+    board.horizon.value = 21
+    board.budget.value = 80_000.0
+    assert board.render_count == 3 and client.request_count == sent
+    legend = [t.get_text() for t in board.last_figure.axes[1].get_legend().get_texts()]
+    assert any(t.startswith("Budget ¥80,000") for t in legend)
+
+
+def test_dashboard_tabs_share_one_source(client):
+    board = Dashboard(client.fetch, start="2026-09-01", end="2026-11-21", budget=70_000)
+    assert [b.render_count for b in board.boards] == [1, 1, 1]
+    assert board.source.requests == 2  # by model type for two tabs, the total for the forecast
+    assert [board.tabs.get_title(i) for i in range(3)] == [
+        "Period over period",
+        "Model-type breakdown",
+        "Forecast",
+    ]
+    board.breakdown.metric.value = "total_calls"
+    assert board.source.requests == 2
+
+
+def test_data_source_validates_its_input():
+    with pytest.raises(TypeError, match="tidy DataFrame or a loader"):
+        DataSource(42)
+    assert DataSource(lambda *a, **k: pd.DataFrame()).granularities() == ["hourly", "daily"]
