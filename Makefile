@@ -1,9 +1,10 @@
 # costtrend_nb developer commands. Each target creates .venv when missing and installs what it
 # needs, pinned by constraints.txt so that a new upstream release cannot change results.
 #
-#   make demo         render the demo report (no credentials, no network)
+#   make demo         render the demo reports (no credentials, no network)
 #   make test         every test, notebooks included (make test-slow: the long runs)
 #   make lint         ruff and mypy
+#   make notebooks    re-run the notebooks on the demo, storing the outputs nbval compares
 #   make constraints  re-pin constraints.txt from a fresh, unconstrained install
 
 PYTHON ?= python3
@@ -15,7 +16,7 @@ DEMO_DIR ?= reports/demo
 # never let anything here probe a cloud metadata address
 export ALIBABA_CLOUD_ECS_METADATA_DISABLED := true
 
-.PHONY: demo test test-slow lint constraints clean
+.PHONY: demo test test-slow lint notebooks constraints clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -29,15 +30,17 @@ $(VENV)/.test: pyproject.toml constraints.txt | $(BIN)/python
 	@touch $@ $(VENV)/.runtime
 
 demo: $(VENV)/.runtime
-	$(BIN)/costtrend-nb fetch --demo --start 2026-11-01 --end 2026-11-08 --granularity daily \
-		--by model_type -o $(DEMO_DIR)/week-by-model-type.csv
-	@echo "demo data: $(abspath $(DEMO_DIR))/week-by-model-type.csv"
+	$(BIN)/costtrend-nb report --demo -o $(DEMO_DIR)
+	@echo "demo report: $(abspath $(DEMO_DIR))/index.html"
 
 test: $(VENV)/.test
 	$(BIN)/python -m pytest
 
 test-slow: $(VENV)/.test  # the long runs: full-size backtests and fuzzing
 	$(BIN)/python -m pytest -m slow
+
+notebooks: $(VENV)/.test  # re-run the notebooks on the demo and store their outputs
+	$(BIN)/python -m costtrend_nb.report notebooks/*.ipynb
 
 lint: $(VENV)/.test
 	$(BIN)/ruff check costtrend_nb tests

@@ -5,6 +5,7 @@ Examples::
     costtrend-nb fetch --start 2026-11-01 --end 2026-11-08 --by model_type -o week.csv
     costtrend-nb departments
     costtrend-nb emulator --port 8080 --latency-ms 20
+    costtrend-nb report --demo -o reports
 """
 
 from __future__ import annotations
@@ -88,6 +89,25 @@ def build_parser() -> argparse.ArgumentParser:
     _output_options(departments, required=False)
     _client_options(departments)
     departments.set_defaults(run=_run_departments)
+
+    report = commands.add_parser(
+        "report",
+        help="run the analysis notebooks and export self-contained HTML reports",
+        description="Run notebooks with papermill (figures drawn, no widgets) and export each "
+        "as one self-contained HTML file, with a table of contents and a provenance footer.",
+    )
+    report.add_argument(
+        "notebooks", nargs="*", help="notebook names or prefixes, e.g. 01 (default: all)"
+    )
+    report.add_argument("-o", "--output", default="reports", help="folder for the reports")
+    report.add_argument("--start", default=None, help="range start (default: the notebook's)")
+    report.add_argument("--end", default=None, help="range end, exclusive")
+    report.add_argument("--tz", default=None, help="IANA time zone")
+    report.add_argument("--granularity", choices=("hourly", "daily"), default=None)
+    report.add_argument("--model-types", type=_csv_list, default=None, help="e.g. Chat,TTS")
+    report.add_argument("--client-ids", type=_csv_list, default=None, help="department ids")
+    report.add_argument("--demo", action="store_true", help="use the built-in demo data")
+    report.set_defaults(run=_run_report)
 
     emulator = commands.add_parser(
         "emulator",
@@ -205,6 +225,40 @@ def _run_departments(args: argparse.Namespace) -> int:
         print(df.to_string(index=False))
         return 0
     write_frame(df, args.output, _format_for(args.output, args.format))
+    return 0
+
+
+def _run_report(args: argparse.Namespace) -> int:
+    import time
+
+    from .query import TrendQuery
+    from .report import render_reports
+
+    client_ids = [int(i) for i in args.client_ids] if args.client_ids else None
+    if args.start and args.end:  # check the range before starting any kernel
+        TrendQuery(
+            args.start,
+            args.end,
+            granularity=args.granularity or "daily",
+            tz=args.tz or "Asia/Shanghai",
+        )
+    began = time.perf_counter()
+    paths = render_reports(
+        args.notebooks or None,
+        args.output,
+        start=args.start,
+        end=args.end,
+        tz=args.tz,
+        granularity=args.granularity,
+        model_types=args.model_types,
+        client_ids=client_ids,
+        demo=True if args.demo else None,
+    )
+    seconds = time.perf_counter() - began
+    for path in paths:
+        print(path.resolve())
+    index = (Path(args.output) / "index.html").resolve()
+    print(f"{len(paths)} report(s) in {seconds:.1f}s; index: {index}", file=sys.stderr)
     return 0
 
 

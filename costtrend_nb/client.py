@@ -191,6 +191,37 @@ class _BaseClient:
         """Requests sent so far by this client, retries included."""
         return self._request_count
 
+    def now(self, tz: str = DEFAULT_TZ) -> pd.Timestamp:
+        """The service's current time: the demo's frozen clock in demo mode, else the clock here.
+
+        Example:
+            >>> CostTrendClient.demo().now().isoformat()
+            '2026-11-20T14:30:00+08:00'
+        """
+        if self.is_demo:
+            from .emulator import DEMO_NOW
+
+            emulator = getattr(self._transport, "emulator", None)
+            return pd.Timestamp(getattr(emulator, "now", DEMO_NOW), unit="s", tz="UTC").tz_convert(
+                tz
+            )
+        return pd.Timestamp.now(tz=tz)
+
+    def describe(self) -> str:
+        """One line saying where the data comes from, for notebooks and reports.
+
+        Example:
+            >>> CostTrendClient.demo().describe()[:54]
+            'Demo data: the built-in emulator and its synthetic org'
+        """
+        if self.is_demo:
+            return (
+                "Demo data: the built-in emulator and its synthetic organisation (clock frozen at "
+                f"{self.now():%Y-%m-%d %H:%M} {DEFAULT_TZ})."
+            )
+        source = self.credentials.source.split(" of ")[0]  # no local paths in reports
+        return f"Live data: {self.endpoint.host}, credentials from {source}."
+
     def _count_request(self) -> None:
         with self._lock:
             self._request_count += 1

@@ -442,6 +442,7 @@ def plot_drivers(
     by: str = "model_type",
     period: Any = "month",
     as_of: Any = None,
+    align: str = "calendar",
     top: int = MAX_COLORS,
     names: Names = None,
     ax: Any = None,
@@ -463,7 +464,7 @@ def plot_drivers(
         if (data["metric"] == "total_amount").sum() == 0:
             ax.set_title("What drove the change in cost")
             return _no_data(ax)
-        table = explain_change(data, period, as_of=as_of, by=by)
+        table = explain_change(data, period, as_of=as_of, by=by, align=align)
         keep = table.iloc[:top]
         rest = table.iloc[top:]
         steps = [

@@ -54,7 +54,7 @@ MODEL_TYPE_COLORS: dict[str, str] = {
 }
 _SEQUENCE = ["#0072B2", "#E69F00", "#009E73", "#D55E00", "#CC79A7", "#56B4E9", "#F0E442", "#332288"]
 
-_STYLE: dict[str, Any] = {
+_STYLE: dict[Any, Any] = {  # matplotlib types its keys as literals
     "axes.spines.top": False,
     "axes.spines.right": False,
     "axes.grid": True,
@@ -74,11 +74,20 @@ _STYLE: dict[str, Any] = {
 
 @contextlib.contextmanager
 def style_context() -> Iterator[None]:
-    """The plots' style, for the duration of a ``with`` block only."""
-    import matplotlib.pyplot as plt
+    """The plots' style, for the duration of a ``with`` block only.
 
-    with plt.rc_context(_STYLE):  # type: ignore[arg-type]
+    Only the keys set here are restored afterwards. (``plt.rc_context`` restores every key, so
+    when Jupyter's inline backend switches itself on during the first figure drawn inside it,
+    leaving the context would switch interactive mode off again and hide every later figure.)
+    """
+    import matplotlib as mpl
+
+    saved = {key: mpl.rcParams[key] for key in _STYLE}
+    mpl.rcParams.update(_STYLE)
+    try:
         yield
+    finally:
+        mpl.rcParams.update(saved)
 
 
 def color_for(group: Any, position: int = 0) -> str:

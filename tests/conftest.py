@@ -5,17 +5,28 @@ from __future__ import annotations
 import ipaddress
 import os
 import socket
+import tempfile
 import warnings
 from collections.abc import Iterator
 from pathlib import Path
 
+import matplotlib
 import pytest
 from hypothesis import HealthCheck, settings
 
-# Never probe cloud metadata, never show progress bars, in this process and in kernels it starts.
+# Never probe cloud metadata, never show progress bars, never find the developer's own
+# credentials: in this process and in every kernel it starts (nbval starts them at collection,
+# before any fixture runs).
+for _name in list(os.environ):
+    if _name.startswith("ALIBABA_CLOUD_"):
+        del os.environ[_name]
+os.environ["HOME"] = tempfile.mkdtemp(prefix="costtrend-test-home-")
 os.environ["ALIBABA_CLOUD_ECS_METADATA_DISABLED"] = "true"
 os.environ["COSTTREND_NB_PROGRESS"] = "0"
-os.environ.setdefault("MPLBACKEND", "Agg")  # draw without a screen
+
+# Draw without a screen in this process only: an MPLBACKEND variable would reach the notebook
+# kernels too, and their inline figures would vanish.
+matplotlib.use("Agg")
 
 settings.register_profile(
     "ci", derandomize=True, deadline=None, suppress_health_check=[HealthCheck.too_slow]

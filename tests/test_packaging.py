@@ -120,7 +120,8 @@ ROOMS = {
     "style": {"catalogue"},
     "plot": {"analysis", "catalogue", "style", "tidy"},
     "widgets": {"analysis", "catalogue", "errors", "plot", "query", "style", "tidy"},
-    "cli": {"__init__", "errors", "client", "emulator", "query"},
+    "report": {"__init__", "errors", "tidy"},
+    "cli": {"__init__", "errors", "client", "emulator", "query", "report"},
 }
 
 

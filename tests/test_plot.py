@@ -214,3 +214,20 @@ def test_plots_refuse_model_count_sums(daily):
 
     with pytest.raises(QueryError, match="distinct count"):
         P.plot_trend(daily, metric="model_count")
+
+
+def test_the_style_context_restores_only_its_own_settings():
+    """Jupyter's inline backend turns interactive mode on during the first figure; leaving the
+    style must not turn it off again (every later figure would stay hidden)."""
+    from costtrend_nb.style import style_context
+
+    was = mpl.is_interactive()
+    try:
+        plt.ioff()
+        with style_context():
+            assert mpl.rcParams["axes.spines.top"] is False
+            plt.ion()  # what the inline backend does when it switches itself on
+        assert mpl.is_interactive()
+        assert mpl.rcParams["axes.spines.top"] is True
+    finally:
+        plt.interactive(was)
