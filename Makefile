@@ -3,6 +3,7 @@
 #
 #   make demo         render the demo reports (no credentials, no network)
 #   make test         every test, notebooks included (make test-slow: the long runs)
+#   make bench        the benchmarks, each against its baseline (benchmarks/RESULTS.md)
 #   make lint         ruff and mypy
 #   make notebooks    re-run the notebooks on the demo, storing the outputs nbval compares
 #   make constraints  re-pin constraints.txt from a fresh, unconstrained install
@@ -16,7 +17,7 @@ DEMO_DIR ?= reports/demo
 # never let anything here probe a cloud metadata address
 export ALIBABA_CLOUD_ECS_METADATA_DISABLED := true
 
-.PHONY: demo test test-slow lint notebooks constraints clean
+.PHONY: demo test test-slow bench lint notebooks constraints clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -39,12 +40,15 @@ test: $(VENV)/.test
 test-slow: $(VENV)/.test  # the long runs: full-size backtests and fuzzing
 	$(BIN)/python -m pytest -m slow
 
+bench: $(VENV)/.test  # the full benchmarks (benchmarks/README.md)
+	$(BIN)/python benchmarks/run.py
+
 notebooks: $(VENV)/.test  # re-run the notebooks on the demo and store their outputs
 	$(BIN)/python -m costtrend_nb.report notebooks/*.ipynb
 
 lint: $(VENV)/.test
-	$(BIN)/ruff check costtrend_nb tests
-	$(BIN)/ruff format --check costtrend_nb tests
+	$(BIN)/ruff check costtrend_nb tests benchmarks
+	$(BIN)/ruff format --check costtrend_nb tests benchmarks
 	$(BIN)/mypy
 
 constraints:

@@ -7,18 +7,21 @@ shared flow of :mod:`costtrend_nb.protocol` over one connection pool, and hand t
 from __future__ import annotations
 
 import asyncio
+import collections
 import datetime as dt
+import functools
 import ipaddress
 import logging
 import math
 import os
 import random
+import ssl
 import threading
 import time
 import warnings
 from collections.abc import Awaitable, Callable, Iterable, Sequence
-from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
-from typing import Any, Literal
+from dataclasses import dataclass
+from typing import Any, Literal, NamedTuple
 
 import httpx
 import pandas as pd
@@ -42,17 +45,18 @@ from .protocol import (
     translate_transport_error,
 )
 from .query import DEFAULT_TZ, TrendQuery, WindowRequest
-from .tidy import Chain, Page, build_frame
+from .tidy import Chain, Page, ParsedChain, build_frame, parse_chain
 
 __all__ = ["DEFAULT_ENDPOINT", "AsyncCostTrendClient", "CostTrendClient"]
 
 log = logging.getLogger("costtrend_nb")
 
 DEFAULT_ENDPOINT = "https://aicontent.aliyuncs.com"
+#: Requests in flight at once, by default (connections to the endpoint).
+DEFAULT_MAX_CONCURRENCY = 8
 OnError = Literal["raise", "partial"]
 _PROGRESS_ENV = "COSTTREND_NB_PROGRESS"
 _PROGRESS_DELAY = 2.0  # seconds before a progress bar appears
-_DROPPED_HEADERS = ("content-encoding", "content-length", "transfer-encoding")
 
 
 DEMO_NOTICE = (
@@ -63,10 +67,6 @@ DEMO_NOTICE = (
 
 class DemoModeWarning(UserWarning):
     """The client fell back to the built-in demo because no credentials were found."""
-
-
-class _Cancelled(Exception):
-    """A chain stopped because another one failed fatally."""
 
 
 def _demo_wiring(transport: Any) -> tuple[Credentials, Any]:
@@ -83,6 +83,20 @@ def _is_loopback(host: str) -> bool:
         return ipaddress.ip_address(host.strip("[]")).is_loopback
     except ValueError:
         return False
+
+
+def _ssl_env(trust_env: bool) -> tuple[str | None, str | None]:
+    if not trust_env:
+        return None, None
+    return os.environ.get("SSL_CERT_FILE"), os.environ.get("SSL_CERT_DIR")
+
+
+@functools.lru_cache(maxsize=4)
+def _ssl_context(trust_env: bool, cert_file: str | None, cert_dir: str | None) -> ssl.SSLContext:
+    """Certificates checked, as httpx checks them; built once per setting, because loading
+    the CA bundle takes longer than a request to the endpoint."""
+    del cert_file, cert_dir  # read by httpx from the environment; here they key the cache
+    return httpx.create_ssl_context(trust_env=trust_env)
 
 
 def _parse_endpoint(endpoint: str, allow_http: bool) -> httpx.URL:
@@ -125,12 +139,99 @@ def _progress(total: int, enabled: bool | None) -> Any:
     return tqdm(total=total, delay=_PROGRESS_DELAY, desc="fetching series", unit="chain")
 
 
+@dataclass
+class _Step:
+    """The next action of one chain."""
+
+    index: int
+    flow: Flow
+    action: Any
+
+
+class _Steps:
+    """The bookkeeping of a breadth-first run: ready steps, parsed chains, errors. Not
+    thread-safe: the caller holds its lock around every call but :meth:`parse`."""
+
+    def __init__(
+        self,
+        client: _BaseClient,
+        query: TrendQuery,
+        plan: Sequence[WindowRequest],
+        deadline_at: float | None,
+    ):
+        self.query, self.plan = query, plan
+        self.ready: collections.deque[_Step] = collections.deque()
+        self.active = 0
+        self.results: dict[int, ParsedChain] = {}
+        self.errors: dict[int, CostTrendError] = {}
+        self.fatal: BaseException | None = None
+        self.finished: dict[int, list[Page]] = {}
+        for i, window in enumerate(plan):
+            flow = client._trend_flow(window, deadline_at)
+            self._advance(i, flow, flow.__next__)
+
+    def take(self) -> _Step:
+        self.active += 1
+        return self.ready.popleft()
+
+    def settle(self, step: _Step, outcome: Any) -> list[Page] | None:
+        """Feed a chain what came of its action; its pages when it has just ended."""
+        self.active -= 1
+        self._advance(step.index, step.flow, lambda: step.flow.send(outcome))
+        return self.finished.pop(step.index, None)
+
+    def parse(self, index: int, pages: list[Page]) -> ParsedChain | BaseException:
+        """Decode a finished chain (outside the lock: other chains wait on the network)."""
+        try:
+            return parse_chain(self.query, Chain(self.plan[index], pages))
+        except Exception as err:
+            return err
+
+    def store(self, index: int, parsed: ParsedChain | BaseException) -> None:
+        if isinstance(parsed, ParsedChain):
+            self.results[index] = parsed
+        else:
+            self._fail(index, parsed)
+
+    def _fail(self, index: int, err: BaseException) -> None:
+        if isinstance(err, CostTrendError) and not is_fatal(err):
+            self.errors[index] = err
+        else:  # refused by the service, or a bug: stop everything and let it surface
+            self.fatal = err
+
+    def _advance(self, index: int, flow: Flow, move: Callable[[], Any]) -> None:
+        try:
+            action = move()
+        except StopIteration as stop:
+            self.finished[index] = stop.value
+            return
+        except Exception as err:
+            self._fail(index, err)
+            return
+        self.ready.append(_Step(index, flow, action))
+
+    def outcome(self) -> tuple[dict[int, ParsedChain], dict[int, CostTrendError]]:
+        if self.fatal is not None:
+            for step in self.ready:
+                step.flow.close()
+            raise self.fatal
+        return self.results, self.errors
+
+
 class _NoProgress:
     def update(self, n: int = 1) -> None:
         pass
 
     def close(self) -> None:
         pass
+
+
+class Answer(NamedTuple):
+    """A response, read: what :func:`~costtrend_nb.protocol.read_page` needs of it."""
+
+    status_code: int
+    headers: httpx.Headers
+    content: bytes
 
 
 class _BaseClient:
@@ -145,7 +246,7 @@ class _BaseClient:
         timeout: float = 10.0,
         deadline: float | None = None,
         max_retries: int = 4,
-        max_concurrency: int = 8,
+        max_concurrency: int = DEFAULT_MAX_CONCURRENCY,
         transport: Any = None,
         allow_http: bool = False,
         progress: bool | None = None,
@@ -226,6 +327,17 @@ class _BaseClient:
         with self._lock:
             self._request_count += 1
 
+    def _http_options(self) -> dict[str, Any]:
+        return {
+            "auth": self._auth,
+            "transport": self._transport,
+            "verify": _ssl_context(self._trust_env, *_ssl_env(self._trust_env)),
+            "timeout": httpx.Timeout(self.timeout),
+            "limits": self._limits(),
+            "follow_redirects": False,
+            "trust_env": self._trust_env,
+        }
+
     def _limits(self) -> httpx.Limits:
         return httpx.Limits(
             max_connections=self.max_concurrency,
@@ -280,7 +392,7 @@ class _BaseClient:
         self,
         query: TrendQuery,
         plan: Sequence[WindowRequest],
-        results: dict[int, list[Page]],
+        results: dict[int, ParsedChain],
         errors: dict[int, CostTrendError],
         on_error: OnError,
         requests_before: int,
@@ -293,10 +405,8 @@ class _BaseClient:
         if failures and on_error == "raise":
             raise FetchError(failures, total=n_series)
         failed = {w.series for i, w in enumerate(plan) if w.series.label in failures}
-        chains = [
-            Chain(plan[i], results[i]) for i in sorted(results) if plan[i].series not in failed
-        ]
-        served = [p.served_at for c in chains for p in c.pages if p.served_at is not None]
+        chains = [results[i] for i in sorted(results) if plan[i].series not in failed]
+        served = [t for c in chains for t in c.served_at]
         as_of = pd.Timestamp(min(served), unit="s", tz="UTC") if served else pd.Timestamp(started)
         attrs = {
             "query": query.to_dict(),
@@ -306,7 +416,7 @@ class _BaseClient:
             "endpoint": "demo" if self.is_demo else str(self.endpoint),
             "source": "demo" if self.is_demo else "api",
             "request_count": self.request_count - requests_before,
-            "request_ids": [p.request_id for c in chains for p in c.pages if p.request_id],
+            "request_ids": [r for c in chains for r in c.request_ids],
             "missing_series": sorted(failures),
         }
         if failures:
@@ -385,14 +495,7 @@ class CostTrendClient(_BaseClient):
         self._sleep_sync: Callable[[float], Any] = (
             time.sleep if self._sleep is None else self._sleep
         )
-        self._http = httpx.Client(
-            auth=self._auth,
-            transport=self._transport,
-            timeout=httpx.Timeout(self.timeout),
-            limits=self._limits(),
-            follow_redirects=False,
-            trust_env=self._trust_env,
-        )
+        self._http = httpx.Client(**self._http_options())
 
     @classmethod
     def demo(cls, **kwargs: Any) -> CostTrendClient:
@@ -473,8 +576,8 @@ class CostTrendClient(_BaseClient):
         ids = None
         if "client_id" in query.by and query.client_ids is None:
             ids = self._department_ids(deadline_at)
-        plan = query.plan(ids)
-        results, errors = self._run_all(plan, deadline_at)
+        plan = query.plan(ids, parallelism=self.max_concurrency)
+        results, errors = self._run_all(query, plan, deadline_at)
         return self._finish(query, plan, results, errors, on_error, before, started)
 
     def departments(self) -> pd.DataFrame:
@@ -483,58 +586,74 @@ class CostTrendClient(_BaseClient):
         Example:
             >>> client.departments().head()                                   # doctest: +SKIP
         """
-        pages = self._drive(self._clients_flow(self._deadline_at()), threading.Event())
+        pages = self._drive(self._clients_flow(self._deadline_at()))
         return self._departments_frame(pages)
 
     def _department_ids(self, deadline_at: float | None) -> list[int]:
-        pages = self._drive(self._clients_flow(deadline_at), threading.Event())
+        pages = self._drive(self._clients_flow(deadline_at))
         return [int(i) for i in self._departments_frame(pages)["id"]]
 
     # -- I/O ---------------------------------------------------------------------------------
 
     def _run_all(
-        self, plan: Sequence[WindowRequest], deadline_at: float | None
-    ) -> tuple[dict[int, list[Page]], dict[int, CostTrendError]]:
-        results: dict[int, list[Page]] = {}
-        errors: dict[int, CostTrendError] = {}
-        cancel = threading.Event()
+        self, query: TrendQuery, plan: Sequence[WindowRequest], deadline_at: float | None
+    ) -> tuple[dict[int, ParsedChain], dict[int, CostTrendError]]:
+        """Drive every chain, a page at a time, breadth first, on ``max_concurrency`` threads.
+
+        Every chain's first page goes first (which tells the long chains from the empty ones),
+        then continuations queue round-robin, so the long chains progress side by side and
+        finish together instead of one of them running alone at the end.
+        """
+        steps = _Steps(self, query, plan, deadline_at)
         bar = _progress(len(plan), self.progress)
-        workers = min(self.max_concurrency, len(plan))
-        try:
-            with ThreadPoolExecutor(workers, thread_name_prefix="costtrend") as pool:
-                futures = {
-                    pool.submit(self._drive, self._trend_flow(w, deadline_at), cancel): i
-                    for i, w in enumerate(plan)
-                }
-                pending = set(futures)
-                while pending:
-                    done, pending = wait(pending, return_when=FIRST_EXCEPTION)
-                    for future in done:
-                        i = futures[future]
-                        try:
-                            results[i] = future.result()
-                        except _Cancelled:
-                            continue
-                        except CostTrendError as err:
-                            if is_fatal(err):
-                                cancel.set()
-                                for other in pending:
-                                    other.cancel()
-                                raise
-                            errors[i] = err
+        lock = threading.Condition()
+
+        def worker() -> None:
+            while True:
+                with lock:
+                    while not steps.ready and steps.active and steps.fatal is None:
+                        lock.wait()
+                    if steps.fatal is not None or not steps.ready:
+                        lock.notify_all()
+                        return
+                    step = steps.take()
+                outcome = self._step(step)
+                with lock:
+                    pages = steps.settle(step, outcome)
+                    lock.notify_all()
+                if pages is not None:
+                    parsed = steps.parse(step.index, pages)
+                    with lock:
+                        steps.store(step.index, parsed)
                         bar.update(1)
+                        lock.notify_all()
+
+        threads = [
+            threading.Thread(target=worker, name=f"costtrend-{k}", daemon=True)
+            for k in range(min(self.max_concurrency, len(plan)))
+        ]
+        try:
+            for thread in threads:
+                thread.start()
+            for thread in threads:
+                thread.join()
         finally:
             bar.close()
-        return results, errors
+        return steps.outcome()
 
-    def _drive(self, flow: Flow, cancel: threading.Event) -> list[Page]:
+    def _step(self, step: _Step) -> Any:
+        """Do one action of a chain: send its request, or wait before a retry."""
+        if isinstance(step.action, Send):
+            return self._send(step.action)
+        self._sleep_sync(step.action.seconds)
+        return None
+
+    def _drive(self, flow: Flow) -> list[Page]:
+        """Drive one chain to its end in this thread (the department list)."""
         try:
             action = next(flow)
             while True:
                 if isinstance(action, Send):
-                    if cancel.is_set():
-                        flow.close()
-                        raise _Cancelled
                     action = flow.send(self._send(action))
                 else:
                     self._sleep_sync(action.seconds)
@@ -565,10 +684,7 @@ class CostTrendClient(_BaseClient):
                 response.close()
         except httpx.HTTPError as err:
             return translate_transport_error(err, request)
-        headers = [(k, v) for k, v in response.headers.multi_items() if k not in _DROPPED_HEADERS]
-        return httpx.Response(
-            response.status_code, headers=headers, content=bytes(body), request=request
-        )
+        return Answer(response.status_code, response.headers, bytes(body))
 
 
 class AsyncCostTrendClient(_BaseClient):
@@ -584,14 +700,7 @@ class AsyncCostTrendClient(_BaseClient):
         self._sleep_async: Callable[[float], Awaitable[Any]] = (
             asyncio.sleep if self._sleep is None else self._sleep
         )
-        self._http = httpx.AsyncClient(
-            auth=self._auth,
-            transport=self._transport,
-            timeout=httpx.Timeout(self.timeout),
-            limits=self._limits(),
-            follow_redirects=False,
-            trust_env=self._trust_env,
-        )
+        self._http = httpx.AsyncClient(**self._http_options())
 
     @classmethod
     def demo(cls, **kwargs: Any) -> AsyncCostTrendClient:
@@ -653,8 +762,8 @@ class AsyncCostTrendClient(_BaseClient):
         if "client_id" in query.by and query.client_ids is None:
             pages = await self._drive(self._clients_flow(deadline_at))
             ids = [int(i) for i in self._departments_frame(pages)["id"]]
-        plan = query.plan(ids)
-        results, errors = await self._run_all(plan, deadline_at)
+        plan = query.plan(ids, parallelism=self.max_concurrency)
+        results, errors = await self._run_all(query, plan, deadline_at)
         return self._finish(query, plan, results, errors, on_error, before, started)
 
     async def departments(self) -> pd.DataFrame:
@@ -663,32 +772,44 @@ class AsyncCostTrendClient(_BaseClient):
         return self._departments_frame(pages)
 
     async def _run_all(
-        self, plan: Sequence[WindowRequest], deadline_at: float | None
-    ) -> tuple[dict[int, list[Page]], dict[int, CostTrendError]]:
-        results: dict[int, list[Page]] = {}
-        errors: dict[int, CostTrendError] = {}
-        gate = asyncio.Semaphore(self.max_concurrency)
+        self, query: TrendQuery, plan: Sequence[WindowRequest], deadline_at: float | None
+    ) -> tuple[dict[int, ParsedChain], dict[int, CostTrendError]]:
+        """Drive every chain a page at a time, breadth first (see the sync client)."""
+        steps = _Steps(self, query, plan, deadline_at)
         bar = _progress(len(plan), self.progress)
+        lock = asyncio.Condition()
 
-        async def run(i: int, window: WindowRequest) -> None:
-            async with gate:
-                try:
-                    results[i] = await self._drive(self._trend_flow(window, deadline_at))
-                except CostTrendError as err:
-                    if is_fatal(err):
-                        raise
-                    errors[i] = err
-                bar.update(1)
+        async def worker() -> None:
+            while True:
+                async with lock:
+                    await lock.wait_for(
+                        lambda: bool(steps.ready) or not steps.active or steps.fatal is not None
+                    )
+                    if steps.fatal is not None or not steps.ready:
+                        lock.notify_all()
+                        return
+                    step = steps.take()
+                if isinstance(step.action, Send):
+                    outcome = await self._send(step.action)
+                else:
+                    await self._sleep_async(step.action.seconds)
+                    outcome = None
+                async with lock:
+                    pages = steps.settle(step, outcome)
+                    if pages is not None:
+                        steps.store(step.index, steps.parse(step.index, pages))
+                        bar.update(1)
+                    lock.notify_all()
 
         try:
             async with asyncio.TaskGroup() as group:
-                for i, window in enumerate(plan):
-                    group.create_task(run(i, window))
-        except BaseExceptionGroup as group_error:
+                for _ in range(min(self.max_concurrency, len(plan))):
+                    group.create_task(worker())
+        except BaseExceptionGroup as group_error:  # no exception group escapes the public API
             raise _first_leaf(group_error) from None
         finally:
             bar.close()
-        return results, errors
+        return steps.outcome()
 
     async def _drive(self, flow: Flow) -> list[Page]:
         try:
@@ -723,10 +844,7 @@ class AsyncCostTrendClient(_BaseClient):
             return TimeoutError(f"the answer to {request.url.path} took over {action.timeout:g}s")
         except httpx.HTTPError as err:
             return translate_transport_error(err, request)
-        headers = [(k, v) for k, v in response.headers.multi_items() if k not in _DROPPED_HEADERS]
-        return httpx.Response(
-            response.status_code, headers=headers, content=bytes(body), request=request
-        )
+        return Answer(response.status_code, response.headers, bytes(body))
 
 
 TimeoutError_ = asyncio.TimeoutError  # the builtin, which our TimeoutError shadows here

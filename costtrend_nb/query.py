@@ -72,7 +72,7 @@ SERVICE_UTC_OFFSET = 8 * 3600
 HOUR = 3600
 DAY = 86400
 MAX_PAGE_SIZE = 1000
-MAX_WINDOW_BUCKETS: dict[str, int] = {"hourly": 31 * 24, "daily": 366}
+MAX_WINDOW_BUCKETS: dict[str, int] = {"hourly": 366 * 24, "daily": 366}
 MAX_SPAN: dict[str, pd.Timedelta] = {
     "hourly": pd.Timedelta(days=732),
     "daily": pd.Timedelta(days=3660),
@@ -267,12 +267,20 @@ class TrendQuery:
 
     # -- planning --------------------------------------------------------------------------
 
-    def plan(self, departments: Sequence[int] | None = None) -> list[WindowRequest]:
+    def plan(
+        self, departments: Sequence[int] | None = None, *, parallelism: int = 1
+    ) -> list[WindowRequest]:
         """Split the query into one request chain per series and window.
+
+        Each series is cut into enough windows that there are at least ``parallelism`` chains
+        in all (so a client with 8 connections keeps them busy on a single long series, and
+        does not spend a request per window on each of many idle series), each window a whole
+        number of pages and at most :data:`MAX_WINDOW_BUCKETS` buckets long.
 
         Args:
             departments: the ids to split by when ``by`` holds ``"client_id"`` and the query
                 names no ``client_ids`` (the client enumerates them from the department list).
+            parallelism: how many chains can run at once (the client's ``max_concurrency``).
 
         Returns:
             Window requests, series by series, each window in time order.
@@ -297,7 +305,8 @@ class TrendQuery:
         else:
             dept_groups = [(None, self.client_ids)]
 
-        windows = self._windows()
+        series = len(type_groups) * len(dept_groups)
+        windows = self._windows(-(-max(1, parallelism) // series))
         plan = []
         for (model_type, types), (client_id, clients) in itertools.product(
             type_groups, dept_groups
@@ -309,13 +318,17 @@ class TrendQuery:
                 )
         return plan
 
-    def _windows(self) -> list[tuple[int, int]]:
+    def _windows(self, pieces: int) -> list[tuple[int, int]]:
+        """``[start, end)`` cut into about ``pieces`` windows of whole pages."""
         bucket = self.bucket_seconds
-        per_window = MAX_WINDOW_BUCKETS[self.fetch_granularity]
-        if self.max_results < per_window:
-            # whole pages per window, so no request comes back half empty
-            per_window = (per_window // self.max_results) * self.max_results
         start, end = int(self.start.timestamp()), int(self.end.timestamp())
+        buckets = -(-(end - start) // bucket)
+        page = self.max_results
+        longest = MAX_WINDOW_BUCKETS[self.fetch_granularity]
+        if page < longest:
+            longest = longest // page * page  # whole pages, so no request comes back half empty
+        per_window = -(-buckets // max(1, pieces))
+        per_window = min(longest, -(-per_window // page) * page)
         edges = [*range(start, end, per_window * bucket), end]
         return list(itertools.pairwise(edges))
 

@@ -32,6 +32,7 @@ from __future__ import annotations
 import contextlib
 import json
 import logging
+import operator
 import warnings
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -58,9 +59,11 @@ __all__ = [
     "COLUMNS",
     "Chain",
     "Page",
+    "ParsedChain",
     "build_frame",
     "empty_frame",
     "loads",
+    "parse_chain",
     "to_daily",
     "wide",
 ]
@@ -114,7 +117,7 @@ class _Series:
 
 def build_frame(
     query: TrendQuery,
-    chains: Sequence[Chain],
+    chains: Sequence[Chain | ParsedChain],
     *,
     as_of: pd.Timestamp,
     attrs: Mapping[str, Any] | None = None,
@@ -123,7 +126,7 @@ def build_frame(
 
     Args:
         query: the query the chains were planned from.
-        chains: each window request with its pages, in any order.
+        chains: each window request with its pages (or already parsed), in any order.
         as_of: the service's time when the data was read: buckets before it that the
             service left out are zeros, and ``complete`` is judged against it.
         attrs: provenance stored in ``df.attrs``.
@@ -135,15 +138,13 @@ def build_frame(
     if as_of.tzinfo is None:
         raise QueryError("as_of must be timezone-aware.")
     cutoff = int(np.ceil(as_of.timestamp()))
-    by_series: dict[SeriesKey, list[Chain]] = {}
+    by_series: dict[SeriesKey, list[ParsedChain]] = {}
     for chain in chains:
-        by_series.setdefault(chain.request.series, []).append(chain)
+        parsed = chain if isinstance(chain, ParsedChain) else parse_chain(query, chain)
+        by_series.setdefault(parsed.request.series, []).append(parsed)
 
     declared: dict[str, Metric] = {}
-    built = [
-        _build_series(query, key, series_chains, cutoff, declared)
-        for key, series_chains in by_series.items()
-    ]
+    built = [_build_series(query, key, parts, cutoff, declared) for key, parts in by_series.items()]
     if query.rebucket:
         built = [_rebucket(query, s) for s in built]
     settle = int(query.settle.total_seconds())
@@ -175,47 +176,95 @@ def empty_frame(tz: str = "Asia/Shanghai") -> pd.DataFrame:
 # -- one series -----------------------------------------------------------------------------
 
 
+@dataclass
+class ParsedChain:
+    """One chain's points, decoded and checked: what the service sent, before grid filling.
+
+    Made by :func:`parse_chain` as soon as a chain's last page arrives (the clients do it
+    while other chains still wait on the network); :func:`build_frame` merges them.
+    """
+
+    request: WindowRequest
+    timestamps: np.ndarray  # bucket starts in page order; a duplicate may repeat
+    columns: dict[str, np.ndarray]  # one value per timestamp; a metric a point lacks is 0
+    declared: dict[str, Metric]  # the metric definitions the pages carried
+    dropped: int = 0  # points outside the window
+    request_ids: list[str] = field(default_factory=list)
+    served_at: list[float] = field(default_factory=list)
+
+
+def parse_chain(query: TrendQuery, chain: Chain) -> ParsedChain:
+    """Decode and check one chain's pages.
+
+    Raises:
+        ResponseError: a page holds something the API does not promise (naming the page, the
+            point and the request id).
+    """
+    bucket = query.bucket_seconds
+    req, key = chain.request, chain.request.series
+    stamps: list[np.ndarray] = []
+    raw_values: list[Any] = []
+    origins: list[tuple[Chain, Page, int]] = []  # for error messages: first point of each page
+    declared: dict[str, Metric] = {}
+    dropped = 0
+    for page in chain.pages:
+        for definition in page.metrics:
+            _declare(definition, declared, page, key)
+        ts, vals = _read_points(page, key)
+        if not len(ts):
+            continue
+        off_grid = (ts - req.start) % bucket != 0
+        if off_grid.any():
+            bad = int(ts[off_grid][0])
+            raise ResponseError(
+                f"page {page.index + 1} of series {key.label} has a point at {bad} "
+                f"({pd.Timestamp(bad, unit='s', tz='UTC').isoformat()}), which is not the "
+                f"start of a {query.fetch_granularity} bucket",
+                request_id=page.request_id,
+            )
+        inside = (ts >= req.start) & (ts < req.end)
+        if not inside.all():
+            dropped += int((~inside).sum())
+            keep = np.flatnonzero(inside)
+            ts = ts[keep]
+            vals = [vals[i] for i in keep]
+        origins.append((chain, page, len(raw_values)))
+        stamps.append(ts)
+        raw_values.extend(vals)
+    timestamps = np.concatenate(stamps) if stamps else np.empty(0, dtype=np.int64)
+    decoded, numbers_only = _decode_values(raw_values, origins, key)
+    columns = _uniform_columns(decoded) if numbers_only else None
+    if columns is None:
+        seen = set().union(*decoded) if decoded else set()
+        positions = np.arange(len(decoded))
+        columns = {
+            k: _column([d.get(k, 0) for d in decoded], k, key, origins, positions) for k in seen
+        }
+    return ParsedChain(
+        req,
+        timestamps,
+        columns,
+        declared,
+        dropped,
+        [p.request_id for p in chain.pages if p.request_id],
+        [p.served_at for p in chain.pages if p.served_at is not None],
+    )
+
+
 def _build_series(
     query: TrendQuery,
     key: SeriesKey,
-    chains: list[Chain],
+    parts: list[ParsedChain],
     cutoff: int,
     declared: dict[str, Metric],
 ) -> _Series:
     bucket = query.bucket_seconds
-    stamps: list[np.ndarray] = []
-    raw_values: list[Any] = []
-    origins: list[tuple[Chain, Page, int]] = []  # for error messages: first point of each page
-    grids: list[np.ndarray] = []
-    series_declared: set[str] = set()
-    dropped = 0
-    for chain in sorted(chains, key=lambda c: c.request.start):
-        req = chain.request
-        grids.append(np.arange(req.start, min(req.end, cutoff), bucket, dtype=np.int64))
-        for page in chain.pages:
-            for definition in page.metrics:
-                series_declared.add(_declare(definition, declared, page, key))
-            ts, vals = _read_points(page, key)
-            if not len(ts):
-                continue
-            off_grid = (ts - req.start) % bucket != 0
-            if off_grid.any():
-                bad = int(ts[off_grid][0])
-                raise ResponseError(
-                    f"page {page.index + 1} of series {key.label} has a point at {bad} "
-                    f"({pd.Timestamp(bad, unit='s', tz='UTC').isoformat()}), which is not the "
-                    f"start of a {query.fetch_granularity} bucket",
-                    request_id=page.request_id,
-                )
-            inside = (ts >= req.start) & (ts < req.end)
-            if not inside.all():
-                dropped += int((~inside).sum())
-                keep = np.flatnonzero(inside)
-                ts = ts[keep]
-                vals = [vals[i] for i in keep]
-            origins.append((chain, page, len(raw_values)))
-            stamps.append(ts)
-            raw_values.extend(vals)
+    parts = sorted(parts, key=lambda p: p.request.start)
+    grids = [
+        np.arange(p.request.start, min(p.request.end, cutoff), bucket, dtype=np.int64)
+        for p in parts
+    ]
+    dropped = sum(p.dropped for p in parts)
     if dropped:
         warnings.warn(
             f"{dropped} point(s) of series {key.label} lay outside the requested range and "
@@ -223,27 +272,63 @@ def _build_series(
             UserWarning,
             stacklevel=4,
         )
-
-    all_ts = np.concatenate(stamps) if stamps else np.empty(0, dtype=np.int64)
-    decoded = _decode_values(raw_values, origins, key)
-    # a point seen twice counts once: keep the last copy
-    reverse_unique, reverse_first = np.unique(all_ts[::-1], return_index=True)
-    last = len(all_ts) - 1 - reverse_first
-    if len(last) != len(all_ts):
+    series_declared: set[str] = set()
+    for part in parts:
+        series_declared.update(part.declared)
+        for k, info in part.declared.items():
+            declared.setdefault(k, info)
+    all_ts = np.concatenate([p.timestamps for p in parts]) if parts else np.empty(0, np.int64)
+    seen = set().union(*(p.columns for p in parts))
+    merged = {
+        k: np.concatenate([p.columns.get(k, np.zeros(len(p.timestamps))) for p in parts])
+        for k in seen
+    }
+    if len(all_ts) < 2 or bool(np.all(all_ts[1:] > all_ts[:-1])):
+        observed_ts, columns = all_ts, merged  # the usual case
+    else:  # a point seen twice counts once: keep the last copy
+        reverse_unique, reverse_first = np.unique(all_ts[::-1], return_index=True)
+        last = len(all_ts) - 1 - reverse_first
         log.debug("series %s: %d duplicate point(s) dropped", key.label, len(all_ts) - len(last))
-    observed_ts = reverse_unique
-    observed = [decoded[i] for i in last]
+        observed_ts = reverse_unique
+        columns = {k: v[last] for k, v in merged.items()}
 
     types = query.model_types if key.model_type == "all" else (key.model_type,)
-    seen = set().union(*observed) if observed else set()
     keys = sort_metrics(set(metrics_for(types)) | seen | series_declared)
-    grid = np.union1d(np.concatenate(grids) if grids else all_ts[:0], observed_ts)
+    grid = np.concatenate(grids) if grids else all_ts[:0]  # sorted: windows do not overlap
+    at = np.searchsorted(grid, observed_ts)
+    on_grid = (at < len(grid)) & (grid[np.minimum(at, max(len(grid) - 1, 0))] == observed_ts)
+    if len(grid) == 0 or not on_grid.all():  # points the service sent after as_of
+        grid = np.union1d(grid, observed_ts)
     values = np.zeros((len(grid), len(keys)), dtype=np.float64)
     rows = np.searchsorted(grid, observed_ts)
     for j, k in enumerate(keys):
-        if k in seen:
-            values[rows, j] = _column([d.get(k, 0) for d in observed], k, key, origins, last)
+        if k in columns:
+            values[rows, j] = columns[k]
+            _warn_negative(columns[k], k, key)
     return _Series(key, grid, keys, values, grid + bucket)
+
+
+def _uniform_columns(observed: list[dict[str, Any]]) -> dict[str, np.ndarray] | None:
+    """Columns in one pass when every point has the same keys and only finite numbers.
+
+    Returns None (use the checked path) for anything else: missing keys, text, null, NaN.
+    """
+    if not observed:
+        return {}
+    keys = list(observed[0])
+    count = len(observed)
+    if not keys or sum(map(len, observed)) != len(keys) * count:
+        return None  # points differ in how many keys they carry
+    columns = {}
+    for k in keys:
+        try:  # a C-level pass per key: every point must have it, as a number
+            column = np.fromiter(map(operator.itemgetter(k), observed), np.float64, count)
+        except (KeyError, TypeError, ValueError, OverflowError):
+            return None
+        if not np.isfinite(column).all():
+            return None
+        columns[k] = column
+    return columns
 
 
 def _declare(definition: Any, declared: dict[str, Metric], page: Page, key: SeriesKey) -> str:
@@ -270,9 +355,10 @@ def _read_points(page: Page, key: SeriesKey) -> tuple[np.ndarray, list[Any]]:
     try:
         ts = [p["timestamp"] for p in points]
         vals = [p["values"] for p in points]
-        arr = np.array(ts, dtype=np.int64) if ts else np.empty(0, dtype=np.int64)
-        if any(type(t) is not int for t in ts):
+        arr = np.array(ts) if ts else np.empty(0, dtype=np.int64)
+        if arr.dtype.kind != "i":  # floats, text, bools, or ints beyond 64 bits
             raise TypeError
+        arr = arr.astype(np.int64, copy=False)
     except (KeyError, TypeError, ValueError, OverflowError):
         for i, p in enumerate(points):
             if not isinstance(p, Mapping) or "timestamp" not in p or "values" not in p:
@@ -291,23 +377,50 @@ def _read_points(page: Page, key: SeriesKey) -> tuple[np.ndarray, list[Any]]:
     return arr, vals
 
 
+_BOOLEANS = ("true", "false")  # a metric key holding either word merely takes the checked path
+
+
 def _decode_values(
     raw: list[Any], origins: list[tuple[Chain, Page, int]], key: SeriesKey
+) -> tuple[list[dict[str, Any]], bool]:
+    """Decode every point's ``values`` in as few decoder calls as possible.
+
+    Returns the objects, and whether their JSON text holds only numbers as values (no
+    ``true``/``false``, which a float array would take for 1 and 0 without a word).
+    """
+    out: list[Any] = raw
+    text: str | None = None
+    for _ in range(3):  # the usual case: all text, decoded level by level in one call each
+        try:
+            joined = "[" + ",".join(out) + "]"
+        except TypeError:
+            break  # some values are objects already
+        decoded = None
+        with contextlib.suppress(*_DecodeError):
+            decoded = _loads(joined)
+        if not isinstance(decoded, list) or len(decoded) != len(out):
+            decoded = [_decode_one(v, i, origins, key) for i, v in enumerate(out)]
+            joined = ""
+        out, text = decoded, joined
+        if not out or not isinstance(out[0], str):
+            break
+    if out and set(map(type, out)) != {dict}:
+        out = _decode_mixed(out, origins, key)
+        text = None
+    numbers_only = text is not None and text != "" and not any(t in text for t in _BOOLEANS)
+    return out, numbers_only
+
+
+def _decode_mixed(
+    values: list[Any], origins: list[tuple[Chain, Page, int]], key: SeriesKey
 ) -> list[dict[str, Any]]:
-    """Decode every point's ``values`` in as few decoder calls as possible."""
-    out: list[Any] = list(raw)
+    out = list(values)
     for _ in range(3):  # an object, its text, or its text encoded again
         pending = [i for i, v in enumerate(out) if isinstance(v, str)]
         if not pending:
             break
-        texts = [out[i] for i in pending]
-        decoded = None
-        with contextlib.suppress(*_DecodeError):
-            decoded = _loads("[" + ",".join(texts) + "]")
-        if not isinstance(decoded, list) or len(decoded) != len(texts):
-            decoded = [_decode_one(out[i], i, origins, key) for i in pending]
-        for i, v in zip(pending, decoded, strict=True):
-            out[i] = v
+        for i in pending:
+            out[i] = _decode_one(out[i], i, origins, key)
     for i, v in enumerate(out):
         if not isinstance(v, dict):
             _raise_at(i, origins, key, f"values is {type(v).__name__}, not a JSON object")
@@ -347,7 +460,6 @@ def _column(
         except OverflowError:
             arr = None
         if arr is not None and np.isfinite(arr).all():
-            _warn_negative(arr, name, key)
             return arr
     arr = np.empty(len(col), dtype=np.float64)
     for i, v in enumerate(col):
@@ -368,7 +480,6 @@ def _column(
         if number is None or not np.isfinite(number):
             _raise_at(int(positions[i]), origins, key, f"metric {name} is {v!r}, not a number")
         arr[i] = number
-    _warn_negative(arr, name, key)
     return arr
 
 

@@ -182,12 +182,24 @@ def test_plan_by_department_needs_ids():
     assert [w.series.client_id for w in q.plan([5, 6])] == [5, 6]
 
 
-def test_long_spans_split_into_windows_of_whole_pages():
-    q = TrendQuery("2026-01-01", "2026-04-01", max_results=100)
-    windows = [(w.start, w.end) for w in q.plan()]
-    assert [(e - s) // 3600 for s, e in windows] == [700, 700, 700, 60]
+def test_windows_keep_the_connections_busy_in_whole_pages():
+    q = TrendQuery("2026-01-01", "2026-04-01", max_results=100)  # 2160 hours
+    assert [(w.end - w.start) // 3600 for w in q.plan()] == [2160]  # one chain is enough for one
+    windows = [(w.start, w.end) for w in q.plan(parallelism=8)]
+    assert [(e - s) // 3600 for s, e in windows] == [300] * 7 + [60]  # 2160/8 -> 3 pages each
     assert windows[0][0] == int(q.start.timestamp()) and windows[-1][1] == int(q.end.timestamp())
     assert all(a[1] == b[0] for a, b in itertools.pairwise(windows))
+    split = TrendQuery(
+        "2026-01-01", "2026-04-01", by="model_type", model_types=["Chat", "TTS", "ASR"]
+    )
+    assert len(split.plan(parallelism=8)) == 3 * 3  # three series, three windows each
+    many = TrendQuery("2026-01-01", "2026-04-01", by="model_type")
+    assert len(many.plan(parallelism=8)) == 13  # thirteen series keep eight connections busy
+
+
+def test_a_request_covers_at_most_366_days():
+    hourly = TrendQuery("2025-01-01", "2026-06-01", max_results=1000).plan()
+    assert (hourly[0].end - hourly[0].start) // 3600 == 8000  # 8784 hours, in whole pages
     daily = TrendQuery("2024-01-01", "2026-01-01", granularity="daily", max_results=1000).plan()
     assert [(w.end - w.start) // 86400 for w in daily] == [366, 365]  # 2024 is a leap year
 

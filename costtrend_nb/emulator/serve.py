@@ -88,11 +88,15 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         # answers go out in one write; never wait for a delayed ACK (Nagle's algorithm)
         self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
 
+    def parse_request(self) -> bool:
+        self.received_at = time.perf_counter()  # the request line is in: the answer's clock starts
+        return super().parse_request()
+
     def _answer(self) -> None:
         length = int(self.headers.get("content-length") or 0)
         body = self.rfile.read(length) if length else b""
         reply = self.server.emulator.handle(
-            self.command, self.path, dict(self.headers.items()), body
+            self.command, self.path, dict(self.headers.items()), body, received_at=self.received_at
         )
         if reply.delay:
             time.sleep(reply.delay)

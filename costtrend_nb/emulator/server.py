@@ -42,6 +42,7 @@ from typing import Any
 from urllib.parse import parse_qsl, unquote, urlsplit
 
 import numpy as np
+import orjson
 
 from ..auth import ALGORITHM, API_VERSION, authorization
 from ..catalogue import METRICS, MODEL_TYPE_METRICS
@@ -84,7 +85,7 @@ class Faults:
     client that retries three times always completes.
     """
 
-    latency_ms: float = 0.0  #: added to every answer
+    latency_ms: float = 0.0  #: how long every answer takes (processing included)
     spike_rate: float = 0.0  #: share of answers delayed by ``spike_ms`` more
     spike_ms: float = 0.0
     error_rate: float = 0.0  #: share of attempts answered 500 Server.Internal.UnknownError
@@ -106,7 +107,7 @@ class Reply:
     status: int
     headers: list[tuple[str, str]]
     body: bytes
-    delay: float = 0.0  #: seconds to wait before answering
+    delay: float = 0.0  #: seconds still to wait before answering
     cut: int | None = None  #: send only this many bytes of the body, then close
 
 
@@ -122,6 +123,37 @@ def _request_id(*parts: object) -> str:
 
 def _dumps(obj: Any) -> bytes:
     return json.dumps(obj, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+
+
+@dataclass(frozen=True)
+class _Encoded:
+    """A query's answer, encoded: each served point as JSON text, and the metric definitions."""
+
+    points: list[str]
+    metrics: str
+
+    @classmethod
+    def of(cls, buckets: Buckets, omit_idle: bool, encode_twice: bool) -> _Encoded:
+        every = np.arange(len(buckets.starts))
+        rows = every[buckets.used] if omit_idle else every
+        whole = [METRICS[k].unit not in ("CNY", "s") for k in buckets.keys]
+        points = []
+        for i in rows.tolist():
+            values = {
+                k: (int(v) if w else float(v))
+                for k, v, w in zip(buckets.keys, buckets.values[i].tolist(), whole, strict=True)
+            }
+            text = orjson.dumps(values).decode()
+            if encode_twice:  # the vendor's example: the JSON text, as a JSON string
+                text = orjson.dumps(text).decode()
+            points.append(
+                f'{{"timestamp":{int(buckets.starts[i])},"values":{orjson.dumps(text).decode()}}}'
+            )
+        metrics = [
+            {"key": k, "label": METRICS[k].label_zh, "unit": METRICS[k].unit_zh, "sortable": True}
+            for k in buckets.keys
+        ]
+        return cls(points, _dumps(metrics).decode("utf-8"))
 
 
 class _Refusal(Exception):
@@ -187,7 +219,7 @@ class Emulator:
         self._lock = threading.Lock()
         self._nonces: dict[str, float] = {}
         self._attempts: dict[str, int] = {}
-        self._cache: OrderedDict[str, Buckets] = OrderedDict()
+        self._cache: OrderedDict[str, _Encoded] = OrderedDict()
         self._token_key = hashlib.sha256(f"token-key|{self.seed}".encode()).digest()
         self.requests = 0
 
@@ -201,9 +233,27 @@ class Emulator:
     # -- the entry point --------------------------------------------------------------------
 
     def handle(
-        self, method: str, target: str, headers: Mapping[str, str], body: bytes = b""
+        self,
+        method: str,
+        target: str,
+        headers: Mapping[str, str],
+        body: bytes = b"",
+        *,
+        received_at: float | None = None,
     ) -> Reply:
-        """Answer one request; ``target`` is the path with its query string."""
+        """Answer one request; ``target`` is the path with its query string.
+
+        The reply's ``delay`` is what remains of the injected latency after the time spent
+        since ``received_at`` (a :func:`time.perf_counter` reading; by default, now): an
+        answer takes ``latency_ms`` in all, as a service that slow would.
+        """
+        began = time.perf_counter() if received_at is None else received_at
+        reply = self._answer(method, target, headers, body)
+        if reply.delay:
+            reply.delay = max(0.0, reply.delay - (time.perf_counter() - began))
+        return reply
+
+    def _answer(self, method: str, target: str, headers: Mapping[str, str], body: bytes) -> Reply:
         with self._lock:
             self.requests += 1
         lowered = {k.lower(): v for k, v in headers.items()}
@@ -231,10 +281,9 @@ class Emulator:
                 return fault
             request_id = _request_id(self.seed, identity, attempt)
             if path == TREND_PATH:
-                payload = self._trend(params, identity, request_id)
+                body = self._trend(params, identity, request_id)
             else:
-                payload = self._clients(params, request_id)
-            body = _dumps(payload)
+                body = _dumps(self._clients(params, request_id))
             cut = len(body) // 2 if fault == "truncate" else None
             return Reply(200, self._headers(request_id), body, delay=delay, cut=cut)
         except _Refusal as refusal:
@@ -452,72 +501,42 @@ class Emulator:
         selection = Selection(types, clients, api_key_id, members)
         return selection, start, end, granularity, size
 
-    def _buckets(
+    def _encoded(
         self, identity: str, selection: Selection, start: int, end: int, granularity: str
-    ) -> Buckets:
+    ) -> _Encoded:
+        """A query's points, JSON-encoded once and reused by each of its pages."""
         with self._lock:
             cached = self._cache.get(identity)
             if cached is not None:
                 self._cache.move_to_end(identity)
                 return cached
         buckets = aggregate(self.organisation, selection, start, end, granularity, self.now)
+        encoded = _Encoded.of(buckets, self.omit_idle, self.encode_twice)
         with self._lock:
-            self._cache[identity] = buckets
-            while len(self._cache) > 256:
+            self._cache[identity] = encoded
+            while len(self._cache) > 64:
                 self._cache.popitem(last=False)
-        return buckets
+        return encoded
 
-    def _trend(self, params: Mapping[str, str], identity: str, request_id: str) -> dict[str, Any]:
+    def _trend(self, params: Mapping[str, str], identity: str, request_id: str) -> bytes:
         selection, start, end, granularity, size = self._selection(params)
         query_id = identity_without(identity, ("nextToken", "maxResults"))
         offset = self._read_token(params.get("nextToken"), query_id)
-        buckets = self._buckets(query_id, selection, start, end, granularity)
-        every = np.arange(len(buckets.starts))
-        rows = (every[buckets.used] if self.omit_idle else every).tolist()
+        encoded = self._encoded(query_id, selection, start, end, granularity)
         first = offset
         duplicate = self.faults.duplicate_rate
         if offset and duplicate and _uniform(self.seed, identity, "duplicate")[0] < duplicate:
             first = offset - 1  # the last point of the page before, once more
-        page = rows[first : offset + size]
-        integral = [METRICS[k].unit not in ("CNY", "s") for k in buckets.keys]
-        points = []
-        for i in page:
-            values = {
-                k: (int(v) if whole else float(v))
-                for k, v, whole in zip(
-                    buckets.keys, buckets.values[i].tolist(), integral, strict=True
-                )
-            }
-            text = json.dumps(values, separators=(",", ":"))
-            points.append(
-                {
-                    "timestamp": int(buckets.starts[i]),
-                    "values": json.dumps(text) if self.encode_twice else text,
-                }
-            )
-        payload: dict[str, Any] = {
-            "requestId": request_id,
-            "success": True,
-            "httpStatusCode": 200,
-            "maxResults": size,
-            "data": {
-                "defaultMetric": "total_amount",
-                "granularity": granularity,
-                "metrics": [
-                    {
-                        "key": k,
-                        "label": METRICS[k].label_zh,
-                        "unit": METRICS[k].unit_zh,
-                        "sortable": True,
-                    }
-                    for k in buckets.keys
-                ],
-                "points": points,
-            },
-        }
-        if offset + size < len(rows):
-            payload["nextToken"] = self._make_token(offset + size, query_id)
-        return payload
+        points = ",".join(encoded.points[first : offset + size])
+        token = ""
+        if offset + size < len(encoded.points):
+            token = f',"nextToken":"{self._make_token(offset + size, query_id)}"'
+        head = _dumps({"requestId": request_id, "success": True, "httpStatusCode": 200})
+        return (
+            head[:-1].decode()
+            + f',"maxResults":{size}{token},"data":{{"defaultMetric":"total_amount",'
+            + f'"granularity":"{granularity}","metrics":{encoded.metrics},"points":[{points}]}}}}'
+        ).encode("utf-8")
 
     def _clients(self, params: Mapping[str, str], request_id: str) -> dict[str, Any]:
         size = _int(params, "maxResults")

@@ -1,0 +1,614 @@
+"""costtrend_nb benchmarks: each workload against its baseline, measured in the same run.
+
+    python benchmarks/run.py            # the full run (about 15 minutes on 2 cores)
+    python benchmarks/run.py --quick    # a smoke run: checks the harness, not the speed
+    python benchmarks/run.py --only B2  # one workload
+
+Prints one table: medians of the runs after a warm-up, with min and max, and the machine.
+See benchmarks/README.md for what each workload and baseline is.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import gzip
+import json
+import os
+import pickle
+import platform
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+DATA = HERE / ".data"
+os.environ.setdefault("ALIBABA_CLOUD_ECS_METADATA_DISABLED", "true")
+os.environ.setdefault("COSTTREND_NB_PROGRESS", "0")
+
+TYPES8 = [
+    "Chat",
+    "ChatFullmodal",
+    "ImageGeneration",
+    "VideoGeneration",
+    "Embedding",
+    "Rerank",
+    "TTS",
+    "ASR",
+]
+DEPTS8 = list(range(10001, 10009))
+
+
+@dataclass
+class Timing:
+    """Wall-clock seconds of repeated runs, after a warm-up."""
+
+    runs: list[float] = field(default_factory=list)
+
+    @property
+    def median(self) -> float:
+        return statistics.median(self.runs)
+
+    def text(self) -> str:
+        low, high = min(self.runs), max(self.runs)
+        return f"{self.median:.3f} s (min {low:.3f}, max {high:.3f}, n={len(self.runs)})"
+
+
+def measure(fn: Callable[[], Any], repeat: int, warmup: int = 1) -> tuple[Timing, Any]:
+    """Run ``fn`` ``warmup`` times unmeasured, then ``repeat`` times measured."""
+    result = None
+    for _ in range(warmup):
+        result = fn()
+    timing = Timing()
+    for _ in range(repeat):
+        gc.collect()
+        start = time.perf_counter()
+        result = fn()
+        timing.runs.append(time.perf_counter() - start)
+    return timing, result
+
+
+@dataclass
+class Row:
+    id: str
+    workload: str
+    ours: str
+    baseline: str
+    ratio: str
+    target: str
+    met: str
+
+
+# -- B1: fetch -----------------------------------------------------------------------------------
+
+
+class LoopbackEmulator:
+    """The emulator on a loopback port, in its own process (its CPU is not ours)."""
+
+    def __init__(self, latency_ms: float) -> None:
+        self.proc = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "costtrend_nb.cli",
+                "emulator",
+                "--port",
+                "0",
+                "--latency-ms",
+                str(latency_ms),
+            ],
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        line = self.proc.stderr.readline() if self.proc.stderr else ""
+        if "serving on " not in line:
+            self.close()
+            raise RuntimeError(f"the emulator did not start: {line}")
+        self.url = line.split("serving on ")[1].split(" ")[0]
+        self.endpoint = self.url.removeprefix("http://")
+
+    def close(self) -> None:
+        self.proc.terminate()
+        self.proc.wait(timeout=10)
+
+
+def vendor_sdk_frame(
+    endpoint: str, start: int, end: int, types: list[str], depts: list[int], page: int
+) -> Any:
+    """What a user would write with the vendor SDK: a plain loop over series and pages, then
+    pandas as the SDK's README suggests (records, json_normalize, melt)."""
+    import pandas as pd
+    from alibabacloud_aicontent20240611 import models
+    from alibabacloud_aicontent20240611.client import Client
+    from alibabacloud_tea_openapi.utils_models import Config
+
+    from costtrend_nb.emulator import DEMO_ACCESS_KEY_ID, DEMO_ACCESS_KEY_SECRET
+
+    client = Client(
+        Config(
+            access_key_id=DEMO_ACCESS_KEY_ID,
+            access_key_secret=DEMO_ACCESS_KEY_SECRET,
+            endpoint=endpoint,
+            protocol="http",
+        )
+    )
+    records = []
+    for model_type in types:
+        for dept in depts:
+            token = None
+            while True:
+                request = models.ModelRouterQueryCostTrendMetricsRequest(
+                    start_time=start,
+                    end_time=end,
+                    granularity="hourly",
+                    model_types=model_type,
+                    client_id=dept,
+                    max_results=page,
+                    next_token=token,
+                )
+                body = client.model_router_query_cost_trend_metrics(request).body
+                for point in body.data.points:
+                    values = json.loads(json.loads(point.values))
+                    records.append(
+                        {
+                            "timestamp": point.timestamp,
+                            "model_type": model_type,
+                            "client_id": dept,
+                            **values,
+                        }
+                    )
+                token = body.next_token
+                if not token:
+                    break
+    wide = pd.json_normalize(records)
+    wide["timestamp"] = pd.to_datetime(wide["timestamp"], unit="s", utc=True).dt.tz_convert(
+        "Asia/Shanghai"
+    )
+    return wide.melt(
+        id_vars=["timestamp", "model_type", "client_id"], var_name="metric", value_name="value"
+    )
+
+
+def b1_fetch(quick: bool, repeat: int) -> list[Row]:
+    from costtrend_nb import CostTrendClient, Credentials
+    from costtrend_nb.client import DEFAULT_MAX_CONCURRENCY
+    from costtrend_nb.emulator import DEMO_ACCESS_KEY_ID, DEMO_ACCESS_KEY_SECRET
+    from costtrend_nb.query import TrendQuery
+
+    latency = 0.020
+    days = 2 if quick else 90
+    types, depts = (TYPES8[:2], DEPTS8[:2]) if quick else (TYPES8, DEPTS8)
+    end = 1795104000  # 2026-11-20 00:00 +08:00
+    start = end - days * 86400
+    query = TrendQuery(
+        start,
+        end,
+        by=["model_type", "client_id"],
+        model_types=types,
+        client_ids=depts,
+        max_results=100,
+    )
+    server = LoopbackEmulator(latency * 1000)
+    rows = []
+    try:
+        counts = []
+
+        def ours() -> Any:
+            with CostTrendClient(
+                Credentials(DEMO_ACCESS_KEY_ID, DEMO_ACCESS_KEY_SECRET), endpoint=server.url
+            ) as client:
+                frame = client.fetch_query(query)
+            counts.append(client.request_count)
+            return frame
+
+        ours_time, frame = measure(ours, repeat)
+        requests = counts[-1]
+        concurrency = DEFAULT_MAX_CONCURRENCY
+        floor = requests * latency / concurrency
+        sdk_time, sdk_frame = measure(
+            lambda: vendor_sdk_frame(server.endpoint, start, end, types, depts, 100), repeat
+        )
+        same = (
+            abs(
+                frame[frame.metric == "total_amount"]["value"].sum()
+                - sdk_frame[sdk_frame.metric == "total_amount"]["value"].sum()
+            )
+            < 1e-6
+        )
+        speedup = sdk_time.median / ours_time.median
+        over_floor = ours_time.median / floor
+        workload = f"{len(types)}x{len(depts)} series, {days} d hourly, {requests} requests, 20 ms"
+        rows.append(
+            Row(
+                "B1",
+                workload,
+                ours_time.text(),
+                f"(a) vendor SDK loop {sdk_time.text()}",
+                f"{speedup:.1f}x faster",
+                ">= 7x",
+                _met(speedup >= 7, quick),
+            )
+        )
+        rows.append(
+            Row(
+                "B1",
+                "(same totals as the SDK: " + ("yes" if same else "NO") + ")",
+                "",
+                f"(b) latency floor {floor:.3f} s = {requests} x 20 ms / {concurrency}",
+                f"{over_floor:.2f}x the floor",
+                "<= 1.25x",
+                _met(over_floor <= 1.25, quick),
+            )
+        )
+    finally:
+        server.close()
+    return rows
+
+
+# -- B2, B3: parse and memory ----------------------------------------------------------------------
+
+
+Group = tuple[Any, list[tuple[Any, list[bytes]]]]  # a query, and each window's raw pages
+
+
+def stored_pages(quick: bool) -> list[Group]:
+    """Raw pages (double-encoded values) of about a million points, cached in benchmarks/.data.
+
+    For each demo organisation (seeds 0 to 3) and department: the department's own model
+    types, split by model type, hourly over the whole generated span.
+    """
+    from costtrend_nb.emulator.synth import DATA_END, DATA_START, USAGE
+    from costtrend_nb.query import TrendQuery
+
+    seeds = [0] if quick else [0, 1, 2, 3]
+    start = DATA_END - 3 * 86400 if quick else DATA_START
+    path = DATA / f"pages-{'quick' if quick else 'full'}.pickle.gz"
+    if path.exists():
+        with gzip.open(path, "rb") as f:
+            return pickle.load(f)
+    import httpx
+
+    from costtrend_nb import Credentials
+    from costtrend_nb.auth import AcsV3Auth
+    from costtrend_nb.emulator import (
+        DEMO_ACCESS_KEY_ID,
+        DEMO_ACCESS_KEY_SECRET,
+        Emulator,
+        EmulatorTransport,
+    )
+    from costtrend_nb.emulator.synth import MODELS
+
+    type_of = {m.name: m.model_type for m in MODELS}
+    used: dict[int, list[str]] = {}
+    for dept, model, *_ in USAGE:
+        used.setdefault(dept, [])
+        if type_of[model] not in used[dept]:
+            used[dept].append(type_of[model])
+    auth = AcsV3Auth(
+        Credentials(DEMO_ACCESS_KEY_ID, DEMO_ACCESS_KEY_SECRET),
+        action="ModelRouterQueryCostTrendMetrics",
+    )
+    groups: list[Group] = []
+    for seed in seeds:
+        emulator = Emulator(seed=seed, now=DATA_END)
+        with httpx.Client(
+            transport=EmulatorTransport(emulator),
+            auth=auth,
+            base_url="https://aicontent.aliyuncs.com",
+        ) as http:
+            for dept, types in used.items():
+                query = TrendQuery(
+                    start,
+                    DATA_END,
+                    by="model_type",
+                    model_types=types,
+                    client_ids=[dept],
+                    max_results=1000,
+                )
+                chains = []
+                for window in query.plan():
+                    bodies, token = [], None
+                    while True:
+                        params = dict(window.params, **({"nextToken": token} if token else {}))
+                        response = http.get(
+                            "/api/v1/modelRouter/open/billing/cost/trend", params=params
+                        )
+                        bodies.append(response.content)
+                        token = response.json().get("nextToken")
+                        if not token:
+                            break
+                    chains.append((window, bodies))
+                groups.append((query, chains))
+    DATA.mkdir(exist_ok=True)
+    with gzip.open(path, "wb") as f:
+        pickle.dump(groups, f)
+    return groups
+
+
+def ours_parse(groups: list[Group]) -> Any:
+    import httpx
+    import pandas as pd
+
+    from costtrend_nb.emulator.synth import DATA_END
+    from costtrend_nb.protocol import read_page
+    from costtrend_nb.tidy import Chain, build_frame
+
+    as_of = pd.Timestamp(DATA_END, unit="s", tz="Asia/Shanghai")
+    frames = []
+    for query, chains in groups:
+        built = [
+            Chain(
+                window,
+                [read_page(httpx.Response(200, content=body), i) for i, body in enumerate(bodies)],
+            )
+            for window, bodies in chains
+        ]
+        frames.append(build_frame(query, built, as_of=as_of))
+    return frames
+
+
+def naive_parse(groups: list[Group]) -> Any:
+    import pandas as pd
+
+    frames = []
+    for _, chains in groups:
+        records = []
+        for window, bodies in chains:
+            for body in bodies:
+                page = json.loads(body)
+                for point in page["data"]["points"]:
+                    values = json.loads(json.loads(point["values"]))
+                    records.append(
+                        {
+                            "timestamp": point["timestamp"],
+                            "model_type": window.series.model_type,
+                            "client_id": window.series.client_id,
+                            **values,
+                        }
+                    )
+        wide = pd.json_normalize(records)
+        wide["timestamp"] = pd.to_datetime(wide["timestamp"], unit="s", utc=True).dt.tz_convert(
+            "Asia/Shanghai"
+        )
+        frames.append(
+            wide.melt(
+                id_vars=["timestamp", "model_type", "client_id"],
+                var_name="metric",
+                value_name="value",
+            )
+        )
+    return frames
+
+
+def decode_only(groups: list[Group]) -> int:
+    import orjson
+
+    return sum(
+        len(orjson.loads(body)["data"]["points"])
+        for _, chains in groups
+        for _, bodies in chains
+        for body in bodies
+    )
+
+
+def b2_b3_parse(quick: bool, repeat: int) -> list[Row]:
+    groups = stored_pages(quick)
+    points = decode_only(groups)
+    pages = sum(len(b) for _, chains in groups for _, b in chains)
+    ours_time, frames = measure(lambda: ours_parse(groups), repeat)
+    naive_time, _ = measure(lambda: naive_parse(groups), repeat)
+    floor_time, _ = measure(lambda: decode_only(groups), repeat)
+    speedup = naive_time.median / ours_time.median
+    rows_out = sum(len(f) for f in frames)
+    rows = [
+        Row(
+            "B2",
+            f"{points:,} points in {pages:,} pages -> {rows_out:,} rows",
+            ours_time.text(),
+            f"(a) naive json.loads + json_normalize + melt {naive_time.text()}",
+            f"{speedup:.1f}x faster",
+            ">= 5x",
+            _met(speedup >= 5, quick),
+        ),
+        Row(
+            "B2",
+            "",
+            "",
+            f"(b) orjson decode of the bodies alone {floor_time.text()}",
+            f"{ours_time.median / floor_time.median:.2f}x the decode",
+            "report",
+            "-",
+        ),
+    ]
+    deep = sum(f.memory_usage(deep=True, index=True).sum() for f in frames) / rows_out
+    minimum = (
+        8 + 1 + 9 + 1 + 8 + 1 + 1
+    )  # ns timestamp, codes, Int64 (+mask), codes, float64, codes, bool
+    rows.append(
+        Row(
+            "B3",
+            f"the B2 frames, {rows_out:,} rows",
+            f"{deep:.1f} bytes/row (deep)",
+            f"dtype minimum {minimum} bytes/row",
+            f"{deep / minimum:.2f}x",
+            "<= 32 bytes/row",
+            _met(deep <= 32, quick),
+        )
+    )
+    return rows
+
+
+# -- B4: report -----------------------------------------------------------------------------------
+
+
+def b4_report(quick: bool, repeat: int) -> list[Row]:
+    import nbformat
+    from nbformat.v4 import new_code_cell, new_notebook
+
+    with tempfile.TemporaryDirectory() as scratch:
+        empty = Path(scratch) / "empty.ipynb"
+        nb = new_notebook(
+            cells=[new_code_cell("interactive = True", metadata={"tags": ["parameters"]})]
+        )
+        nb.metadata["kernelspec"] = {
+            "name": "python3",
+            "display_name": "Python 3",
+            "language": "python",
+        }
+        nbformat.write(nb, empty)
+
+        def run(*args: str) -> None:
+            subprocess.run(
+                [
+                    sys.executable,
+                    "-m",
+                    "costtrend_nb.cli",
+                    "report",
+                    *args,
+                    "-o",
+                    str(Path(scratch) / "out"),
+                ],
+                check=True,
+                capture_output=True,
+            )
+
+        empty_time, _ = measure(lambda: run(str(empty)), repeat)
+        if quick:
+            ours_time, _ = measure(lambda: run("00", "--demo"), 1, warmup=0)
+            workload = "costtrend-nb report 00 --demo (quick)"
+        else:
+            ours_time, _ = measure(lambda: run("--demo"), repeat)
+            workload = "costtrend-nb report --demo (all four notebooks)"
+    ratio = ours_time.median / empty_time.median
+    return [
+        Row(
+            "B4",
+            workload,
+            ours_time.text(),
+            f"an empty notebook the same way {empty_time.text()}",
+            f"{ratio:.1f}x",
+            "all four <= 30 s",
+            _met(ours_time.median <= 30, quick),
+        )
+    ]
+
+
+# -- B5: import -----------------------------------------------------------------------------------
+
+
+def b5_import(quick: bool, repeat: int) -> list[Row]:
+    def python(code: str) -> Callable[[], None]:
+        return lambda: subprocess.run([sys.executable, "-c", code], check=True)
+
+    n = 3 if quick else max(repeat, 10)
+    ours, _ = measure(python("import costtrend_nb"), n)
+    base, _ = measure(python("import pandas, httpx"), n)
+    client, _ = measure(python("import costtrend_nb; costtrend_nb.CostTrendClient"), n)
+    ratio = ours.median / base.median
+    return [
+        Row(
+            "B5",
+            "python -c 'import costtrend_nb'",
+            ours.text(),
+            f"python -c 'import pandas, httpx' {base.text()}",
+            f"{ratio:.2f}x",
+            "<= 1.3x",
+            _met(ratio <= 1.3, quick),
+        ),
+        Row(
+            "B5",
+            "... and touching CostTrendClient",
+            client.text(),
+            "",
+            f"{client.median / base.median:.2f}x",
+            "report",
+            "-",
+        ),
+    ]
+
+
+def _met(ok: bool, quick: bool) -> str:
+    if quick:
+        return "(quick)"
+    return "yes" if ok else "NO"
+
+
+def machine() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    import httpx
+    import numpy
+    import orjson
+    import pandas
+
+    import costtrend_nb
+
+    try:
+        sdk = version("alibabacloud-aicontent20240611")
+    except PackageNotFoundError:
+        sdk = "not installed"
+    return ", ".join(
+        [
+            f"{os.cpu_count()} cores",
+            platform.processor() or platform.machine(),
+            f"Python {platform.python_version()}",
+            f"costtrend_nb {costtrend_nb.__version__}",
+            f"pandas {pandas.__version__}",
+            f"numpy {numpy.__version__}",
+            f"httpx {httpx.__version__}",
+            f"orjson {orjson.__version__}",
+            f"alibabacloud-aicontent20240611 {sdk}",
+        ]
+    )
+
+
+def table(rows: list[Row]) -> str:
+    head = ["id", "workload", "ours (median)", "baseline (median)", "ratio", "target", "met"]
+    cells = [head] + [
+        [r.id, r.workload, r.ours, r.baseline, r.ratio, r.target, r.met] for r in rows
+    ]
+    lines = ["| " + " | ".join(c) + " |" for c in cells]
+    lines.insert(1, "|" + "|".join(" --- " for _ in head) + "|")
+    return "\n".join(lines)
+
+
+WORKLOADS = {"B1": b1_fetch, "B2": b2_b3_parse, "B4": b4_report, "B5": b5_import}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument(
+        "--quick", action="store_true", help="a smoke run: small sizes, few repeats"
+    )
+    parser.add_argument(
+        "--repeat", type=int, default=5, help="measured runs after the warm-up (default 5)"
+    )
+    parser.add_argument("--only", action="append", choices=sorted(WORKLOADS), help="run only these")
+    parser.add_argument("--json", type=Path, help="also write the rows as JSON here")
+    args = parser.parse_args(argv)
+    repeat = 1 if args.quick else args.repeat
+    rows: list[Row] = []
+    for name, workload in WORKLOADS.items():
+        if args.only and name not in args.only:
+            continue
+        began = time.perf_counter()
+        rows += workload(args.quick, repeat)
+        print(f"{name} done in {time.perf_counter() - began:.0f} s", file=sys.stderr, flush=True)
+    print(f"Machine: {machine()}")
+    print(table(rows))
+    if args.json:
+        args.json.write_text(json.dumps([r.__dict__ for r in rows], indent=1))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
