@@ -45,6 +45,7 @@ _EXPORTS: dict[str, str] = {
     "PeriodComparison": "widgets",
     "ModelTypeBreakdown": "widgets",
     "ForecastOverlay": "widgets",
+    "default_cache_dir": "cache",
 }
 
 __all__ = [
@@ -74,6 +75,7 @@ __all__ = [
     "TransportError",
     "TrendQuery",
     "__version__",
+    "default_cache_dir",
     "to_daily",
     "wide",
 ]

@@ -6,6 +6,7 @@ Examples::
     costtrend-nb departments
     costtrend-nb emulator --port 8080 --latency-ms 20
     costtrend-nb report --demo -o reports
+    costtrend-nb cache info
 """
 
 from __future__ import annotations
@@ -34,7 +35,11 @@ def _csv_list(text: str) -> list[str]:
 def _client_options(parser: argparse.ArgumentParser) -> None:
     group = parser.add_argument_group("connection")
     group.add_argument("--demo", action="store_true", help="use the built-in demo emulator")
-    group.add_argument("--endpoint", default=None, help="service URL (default: the vendor's)")
+    group.add_argument(
+        "--endpoint",
+        default=None,
+        help="service URL (default: $COSTTREND_NB_ENDPOINT or the vendor's)",
+    )
     group.add_argument(
         "--allow-http", action="store_true", help="allow plain http to a non-loopback host"
     )
@@ -83,6 +88,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _output_options(fetch, required=True)
     _client_options(fetch)
+    fetch.add_argument(
+        "--cache-dir",
+        default=None,
+        help="keep settled buckets here and fetch only the rest (off by default)",
+    )
     fetch.set_defaults(run=_run_fetch)
 
     departments = commands.add_parser("departments", help="list the departments")
@@ -130,15 +140,31 @@ def build_parser() -> argparse.ArgumentParser:
     emulator.add_argument("--now", default=None, help="the frozen data clock (default DEMO_NOW)")
     emulator.add_argument("-v", "--verbose", action="count", default=0, help="log requests")
     emulator.set_defaults(run=_run_emulator)
+
+    cache = commands.add_parser(
+        "cache",
+        help="show or clear the cache of settled buckets",
+        description="The cache keeps settled buckets of fetches with a cache directory "
+        "(notebooks on the real API use the default one), so a re-run fetches only what may "
+        "still change.",
+    )
+    cache.add_argument(
+        "action", choices=("info", "clear"), help="info: what is kept; clear: delete it"
+    )
+    cache.add_argument(
+        "--cache-dir", default=None, help="the cache directory (default: the user's cache folder)"
+    )
+    cache.set_defaults(run=_run_cache)
     return parser
 
 
 def _make_client(args: argparse.Namespace) -> Any:
-    from .client import DEFAULT_ENDPOINT, CostTrendClient
+    from .client import CostTrendClient
 
     return CostTrendClient(
-        endpoint=args.endpoint or DEFAULT_ENDPOINT,
+        endpoint=args.endpoint,
         demo=args.demo,
+        cache_dir=getattr(args, "cache_dir", None),
         allow_http=args.allow_http,
         timeout=args.timeout,
         max_concurrency=args.max_concurrency,
@@ -303,6 +329,21 @@ def _run_emulator(args: argparse.Namespace) -> int:
         server.serve_forever()
     finally:
         server.stop()
+    return 0
+
+
+def _run_cache(args: argparse.Namespace) -> int:
+    from .cache import cache_info, clear_cache, default_cache_dir
+
+    root = Path(args.cache_dir).expanduser() if args.cache_dir else default_cache_dir()
+    if args.action == "clear":
+        print(f"removed {clear_cache(root)} cached series from {root}")
+        return 0
+    info = cache_info(root)
+    print(f"{info['path']}: {info['files']} files, {info['bytes'] / 1e6:.1f} MB")
+    for version, figures in info["versions"].items():
+        current = " (this version)" if version == info["version"] else ""
+        print(f"  v{version}{current}: {figures['files']} files, {figures['bytes'] / 1e6:.1f} MB")
     return 0
 
 

@@ -27,6 +27,7 @@ import httpx
 import pandas as pd
 
 from .auth import AcsV3Auth, Credentials
+from .cache import Cache, CacheUse
 from .errors import CostTrendError, FetchError, QueryError, ResponseError, TimeoutError
 from .protocol import (
     CLIENTS_ACTION,
@@ -52,6 +53,8 @@ __all__ = ["DEFAULT_ENDPOINT", "AsyncCostTrendClient", "CostTrendClient"]
 log = logging.getLogger("costtrend_nb")
 
 DEFAULT_ENDPOINT = "https://aicontent.aliyuncs.com"
+#: An environment variable naming another endpoint (a proxy, a VPC endpoint, an emulator).
+ENDPOINT_ENV = "COSTTREND_NB_ENDPOINT"
 #: Requests in flight at once, by default (connections to the endpoint).
 DEFAULT_MAX_CONCURRENCY = 8
 OnError = Literal["raise", "partial"]
@@ -232,6 +235,7 @@ class Answer(NamedTuple):
     status_code: int
     headers: httpx.Headers
     content: bytes
+    over_cap: int = 0  #: the size cap the body broke (its reading stopped there), else 0
 
 
 class _BaseClient:
@@ -241,12 +245,13 @@ class _BaseClient:
         self,
         credentials: Credentials | None = None,
         *,
-        endpoint: str = DEFAULT_ENDPOINT,
+        endpoint: str | None = None,
         demo: bool = False,
         timeout: float = 10.0,
         deadline: float | None = None,
         max_retries: int = 4,
         max_concurrency: int = DEFAULT_MAX_CONCURRENCY,
+        cache_dir: str | os.PathLike[str] | None = None,
         transport: Any = None,
         allow_http: bool = False,
         progress: bool | None = None,
@@ -268,6 +273,8 @@ class _BaseClient:
         self._rng = random.Random(seed)
         self._lock = threading.Lock()
         self._request_count = 0
+        if endpoint is None:
+            endpoint = os.environ.get(ENDPOINT_ENV) or DEFAULT_ENDPOINT
         self.endpoint = _parse_endpoint(endpoint, allow_http)
         resolved = None if demo else Credentials.resolve(credentials)
         self.is_demo = resolved is None
@@ -276,6 +283,12 @@ class _BaseClient:
                 warnings.warn(DEMO_NOTICE, DemoModeWarning, stacklevel=3)
             resolved, transport = _demo_wiring(transport)
         self.credentials: Credentials = resolved
+        #: The on-disk cache of settled buckets (None: off, and always off for the demo).
+        self.cache: Cache | None = None
+        if cache_dir is not None:
+            where = str(self.endpoint).rstrip("/")
+            store = Cache(cache_dir, endpoint=where, account=resolved.account_hash)
+            self.cache = None if self.is_demo else store
         self._auth = AcsV3Auth(self.credentials)
         self._transport = transport
         self._trust_env = not _is_loopback(self.endpoint.host)
@@ -321,7 +334,8 @@ class _BaseClient:
                 f"{self.now():%Y-%m-%d %H:%M} {DEFAULT_TZ})."
             )
         source = self.credentials.source.split(" of ")[0]  # no local paths in reports
-        return f"Live data: {self.endpoint.host}, credentials from {source}."
+        cached = "; settled buckets cached on disk" if self.cache is not None else ""
+        return f"Live data: {self.endpoint.host}, credentials from {source}{cached}."
 
     def _count_request(self) -> None:
         with self._lock:
@@ -388,6 +402,14 @@ class _BaseClient:
     def _query(start: Any, end: Any, **kwargs: Any) -> TrendQuery:
         return TrendQuery(start, end, **kwargs)
 
+    def _from_cache(
+        self, query: TrendQuery, plan: list[WindowRequest]
+    ) -> tuple[list[WindowRequest], list[ParsedChain], CacheUse]:
+        """The windows left to fetch, and the chains the cache holds for the rest."""
+        if self.cache is None:
+            return plan, [], CacheUse()
+        return self.cache.split(query, plan)
+
     def _finish(
         self,
         query: TrendQuery,
@@ -397,16 +419,19 @@ class _BaseClient:
         on_error: OnError,
         requests_before: int,
         started: dt.datetime,
+        stored: Sequence[ParsedChain] = (),
+        use: CacheUse | None = None,
     ) -> pd.DataFrame:
         failures: dict[str, CostTrendError] = {}
         for i, err in errors.items():
             failures.setdefault(plan[i].series.label, err)
-        n_series = len({w.series for w in plan})
+        n_series = len({w.series for w in plan} | {c.request.series for c in stored})
         if failures and on_error == "raise":
             raise FetchError(failures, total=n_series)
         failed = {w.series for i, w in enumerate(plan) if w.series.label in failures}
-        chains = [results[i] for i in sorted(results) if plan[i].series not in failed]
-        served = [t for c in chains for t in c.served_at]
+        fetched = [results[i] for i in sorted(results) if plan[i].series not in failed]
+        chains = fetched + [c for c in stored if c.request.series not in failed]
+        served = [t for c in fetched for t in c.served_at]
         as_of = pd.Timestamp(min(served), unit="s", tz="UTC") if served else pd.Timestamp(started)
         attrs = {
             "query": query.to_dict(),
@@ -418,6 +443,7 @@ class _BaseClient:
             "request_count": self.request_count - requests_before,
             "request_ids": [r for c in chains for r in c.request_ids],
             "missing_series": sorted(failures),
+            "cached_buckets": use.buckets if use is not None else 0,
         }
         if failures:
             warnings.warn(
@@ -427,7 +453,10 @@ class _BaseClient:
                 UserWarning,
                 stacklevel=4,
             )
-        return build_frame(query, chains, as_of=as_of.tz_convert(query.tz), attrs=attrs)
+        frame = build_frame(query, chains, as_of=as_of.tz_convert(query.tz), attrs=attrs)
+        if self.cache is not None and served:
+            self.cache.update(query, plan, fetched, as_of=as_of.timestamp(), skip=failed)
+        return frame
 
     @staticmethod
     def _check_on_error(on_error: Any) -> OnError:
@@ -475,11 +504,15 @@ class CostTrendClient(_BaseClient):
         credentials: an access key pair; None resolves the environment and the aliyun CLI,
             and falls back to the built-in demo (with a :class:`DemoModeWarning`).
         demo: use the built-in demo organisation, whatever credentials are configured.
-        endpoint: the service's URL; ``http://`` only to loopback unless ``allow_http``.
+        endpoint: the service's URL; ``http://`` only to loopback unless ``allow_http``
+            (None: ``$COSTTREND_NB_ENDPOINT``, else the vendor's endpoint).
         timeout: seconds for one request (connect, each read, write, and the whole body).
         deadline: seconds for one whole fetch, retries included (None: no limit).
         max_retries: further tries of a page after 429, 5xx, timeouts and cut bodies.
         max_concurrency: request chains in flight at once (one connection each).
+        cache_dir: keep settled buckets here (see :mod:`costtrend_nb.cache`), so a re-run
+            fetches only buckets that may still change; None (the default) keeps nothing.
+            The demo never uses the cache.
         transport: an httpx transport to use instead of the network (tests, the emulator).
         progress: show a progress bar on long fetches (None: unless
             ``COSTTREND_NB_PROGRESS=0``).
@@ -576,9 +609,11 @@ class CostTrendClient(_BaseClient):
         ids = None
         if "client_id" in query.by and query.client_ids is None:
             ids = self._department_ids(deadline_at)
-        plan = query.plan(ids, parallelism=self.max_concurrency)
+        plan, stored, use = self._from_cache(
+            query, query.plan(ids, parallelism=self.max_concurrency)
+        )
         results, errors = self._run_all(query, plan, deadline_at)
-        return self._finish(query, plan, results, errors, on_error, before, started)
+        return self._finish(query, plan, results, errors, on_error, before, started, stored, use)
 
     def departments(self) -> pd.DataFrame:
         """The organisation's departments: ``id``, ``name``, ``parent_id``, ``level``.
@@ -673,9 +708,7 @@ class CostTrendClient(_BaseClient):
                 for chunk in response.iter_bytes():
                     body += chunk
                     if len(body) > MAX_PAGE_BYTES:
-                        return ResponseError(
-                            f"a page of {request.url.path} is over {MAX_PAGE_BYTES} bytes"
-                        )
+                        return Answer(response.status_code, response.headers, b"", MAX_PAGE_BYTES)
                     if self._clock() - started > action.timeout:
                         return TimeoutError(
                             f"the answer to {request.url.path} took over {action.timeout:g}s"
@@ -762,9 +795,11 @@ class AsyncCostTrendClient(_BaseClient):
         if "client_id" in query.by and query.client_ids is None:
             pages = await self._drive(self._clients_flow(deadline_at))
             ids = [int(i) for i in self._departments_frame(pages)["id"]]
-        plan = query.plan(ids, parallelism=self.max_concurrency)
+        plan, stored, use = self._from_cache(
+            query, query.plan(ids, parallelism=self.max_concurrency)
+        )
         results, errors = await self._run_all(query, plan, deadline_at)
-        return self._finish(query, plan, results, errors, on_error, before, started)
+        return self._finish(query, plan, results, errors, on_error, before, started, stored, use)
 
     async def departments(self) -> pd.DataFrame:
         """The organisation's departments: ``id``, ``name``, ``parent_id``, ``level``."""
@@ -835,8 +870,8 @@ class AsyncCostTrendClient(_BaseClient):
                     async for chunk in response.aiter_bytes():
                         body += chunk
                         if len(body) > MAX_PAGE_BYTES:
-                            return ResponseError(
-                                f"a page of {request.url.path} is over {MAX_PAGE_BYTES} bytes"
+                            return Answer(
+                                response.status_code, response.headers, b"", MAX_PAGE_BYTES
                             )
                 finally:
                     await response.aclose()

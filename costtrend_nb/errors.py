@@ -175,7 +175,7 @@ class FetchError(CostTrendError):
         ]
         of = f" of {total}" if total is not None else ""
         super().__init__(
-            f"{len(self.failures)}{of} series could not be fetched after retries:\n"
+            f"{len(self.failures)}{of} series could not be fetched:\n"
             + "\n".join(lines)
             + "\nRetry later, raise max_retries or deadline, or pass on_error='partial' "
             "to keep the series that did arrive."

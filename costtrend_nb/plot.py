@@ -16,8 +16,9 @@ Example:
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any, TypeAlias
+import functools
+from collections.abc import Callable, Mapping
+from typing import Any, TypeAlias, TypeVar
 
 import numpy as np
 import pandas as pd
@@ -60,6 +61,39 @@ _GROUP_TITLE = {"model_type": "model type", "client_id": "department"}
 
 
 # -- shared helpers -----------------------------------------------------------------------
+
+_P = TypeVar("_P", bound=Callable[..., Any])
+PARTIAL_GID = "costtrend-partial"  #: the ``gid`` of the notice drawn on plots of partial data
+
+
+def notes_missing_series(plot: _P) -> _P:
+    """Draw a visible notice on the axes when the data lacks series (``attrs["missing_series"]``,
+    set by a fetch with ``on_error="partial"``): such totals are understated."""
+
+    @functools.wraps(plot)
+    def wrapper(data: Any, *args: Any, **kwargs: Any) -> Any:
+        ax = plot(data, *args, **kwargs)
+        missing = list(getattr(data, "attrs", {}).get("missing_series") or [])
+        if missing:
+            named = ", ".join(missing[:3]) + (
+                f" and {len(missing) - 3} more" if len(missing) > 3 else ""
+            )
+            ax.text(
+                0.01,
+                0.99,
+                f"Partial data: {len(missing)} series missing ({named}); totals are understated",
+                transform=ax.transAxes,
+                ha="left",
+                va="top",
+                fontsize="small",
+                color="#B00020",
+                bbox={"facecolor": "white", "edgecolor": "#B00020", "boxstyle": "round,pad=0.3"},
+                gid=PARTIAL_GID,
+                zorder=10,
+            )
+        return ax
+
+    return wrapper  # type: ignore[return-value]
 
 
 def _axes(ax: Any, figsize: tuple[float, float] = (9, 4)) -> Any:
@@ -170,6 +204,7 @@ def _shade_incomplete(ax: Any, table: pd.DataFrame, freq: str) -> None:
 # -- trend ----------------------------------------------------------------------------------
 
 
+@notes_missing_series
 def plot_trend(
     data: pd.DataFrame,
     *,
@@ -254,6 +289,7 @@ def plot_trend(
 # -- periods --------------------------------------------------------------------------------
 
 
+@notes_missing_series
 def plot_period_overlay(
     data: pd.DataFrame,
     *,
@@ -350,6 +386,7 @@ def _offset_formatter(start: pd.Timestamp, period: Any) -> Any:
 # -- breakdown ------------------------------------------------------------------------------
 
 
+@notes_missing_series
 def plot_breakdown(
     data: pd.DataFrame,
     *,
@@ -436,6 +473,7 @@ def plot_breakdown(
 # -- drivers --------------------------------------------------------------------------------
 
 
+@notes_missing_series
 def plot_drivers(
     data: pd.DataFrame,
     *,
@@ -535,6 +573,7 @@ def plot_drivers(
 # -- forecast -------------------------------------------------------------------------------
 
 
+@notes_missing_series
 def plot_forecast(
     data: pd.DataFrame,
     *,
@@ -691,6 +730,7 @@ def _plot_landing(data: pd.DataFrame, metric: str, budget: float | None, lang: s
 # -- anomalies ------------------------------------------------------------------------------
 
 
+@notes_missing_series
 def plot_anomalies(
     data: pd.DataFrame,
     *,

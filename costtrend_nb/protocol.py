@@ -109,20 +109,31 @@ def retry_after_seconds(response: Any) -> float | None:
     return value / 1000.0 if value > 0 else None
 
 
+_Y2000, _Y2200 = 946_684_800, 7_258_118_400
+
+
 def server_time(response: Any) -> float | None:
     """The response's ``Date`` header as Unix seconds (the service's clock), if present."""
     raw = response.headers.get("date")
     if not raw:
         return None
     try:
-        return email.utils.parsedate_to_datetime(raw).timestamp()
+        seconds = email.utils.parsedate_to_datetime(raw).timestamp()
     except (TypeError, ValueError, IndexError, OverflowError):
         return None
+    # a clock outside 2000..2200 is not a clock: ignore it rather than trust it
+    return seconds if _Y2000 <= seconds < _Y2200 else None
 
 
-def _read_envelope(response: Any) -> dict[str, Any]:
+def _read_envelope(response: Any, index: int) -> dict[str, Any]:
     """Decode the JSON body and raise for any error the envelope reports."""
     status = response.status_code
+    cap = getattr(response, "over_cap", 0)
+    if cap:
+        raise ResponseError(
+            f"page {index + 1} is over {cap:,} bytes; refused without decoding it",
+            request_id=_request_id(response),
+        )
     retry_after = retry_after_seconds(response)
     try:
         body = loads(response.content) if response.content else None
@@ -138,8 +149,8 @@ def _read_envelope(response: Any) -> dict[str, Any]:
     if not isinstance(body, dict):
         what = "an empty body" if not response.content else "a body that is not a JSON object"
         raise ResponseError(
-            f"HTTP {status} with {what} ({len(response.content)} bytes); the page may have been "
-            "cut short in transit",
+            f"page {index + 1}: HTTP {status} with {what} ({len(response.content)} bytes); it "
+            "may have been cut short in transit",
             request_id=_request_id(response),
             retryable=True,
         )
@@ -153,11 +164,14 @@ def _read_envelope(response: Any) -> dict[str, Any]:
     return body
 
 
-def _next_token(value: Any, request_id: str | None) -> str | None:
-    if value in (None, ""):
+def _next_token(value: Any, index: int, request_id: str | None) -> str | None:
+    if value is None or value == "":
         return None
     if not isinstance(value, str):
-        raise ResponseError(f"nextToken is {type(value).__name__}, not text", request_id=request_id)
+        raise ResponseError(
+            f"page {index + 1}: nextToken is {type(value).__name__}, not text",
+            request_id=request_id,
+        )
     return value
 
 
@@ -171,13 +185,16 @@ def read_page(response: Any, index: int = 0) -> Page:
         APIError: the service reported an error (by HTTP status or ``success: false``).
         ResponseError: the body is not the promised JSON (``retryable`` when cut short).
     """
-    body = _read_envelope(response)
+    body = _read_envelope(response, index)
     request_id = _request_id(response, body)
     data = body.get("data")
     if data is None:
         data = {}
     if not isinstance(data, dict):
-        raise ResponseError(f"data is {type(data).__name__}, not an object", request_id=request_id)
+        raise ResponseError(
+            f"page {index + 1}: data is {type(data).__name__}, not an object",
+            request_id=request_id,
+        )
     points = data.get("points")
     metrics = data.get("metrics")
     if points is None:
@@ -185,25 +202,41 @@ def read_page(response: Any, index: int = 0) -> Page:
     if metrics is None:
         metrics = []
     if not isinstance(points, list) or not isinstance(metrics, list):
-        raise ResponseError("data.points and data.metrics must be lists", request_id=request_id)
+        raise ResponseError(
+            f"page {index + 1}: data.points and data.metrics must be lists", request_id=request_id
+        )
     token = body.get("nextToken", data.get("nextToken"))
     return Page(
-        points, metrics, _next_token(token, request_id), request_id, index, server_time(response)
+        points,
+        metrics,
+        _next_token(token, index, request_id),
+        request_id,
+        index,
+        server_time(response),
     )
 
 
 def read_client_page(response: Any, index: int = 0) -> Page:
     """Read one page of the department list; the departments travel as the page's points."""
-    body = _read_envelope(response)
+    body = _read_envelope(response, index)
     request_id = _request_id(response, body)
     data = body.get("data") or {}
     if not isinstance(data, dict):
-        raise ResponseError(f"data is {type(data).__name__}, not an object", request_id=request_id)
+        raise ResponseError(
+            f"page {index + 1} of the department list: data is {type(data).__name__}, "
+            "not an object",
+            request_id=request_id,
+        )
     items = data.get("list") or []
     if not isinstance(items, list) or not all(isinstance(i, dict) for i in items):
-        raise ResponseError("data.list must be a list of departments", request_id=request_id)
+        raise ResponseError(
+            f"page {index + 1} of the department list: data.list must be a list of departments",
+            request_id=request_id,
+        )
     token = data.get("nextToken", body.get("nextToken"))
-    return Page(items, [], _next_token(token, request_id), request_id, index, server_time(response))
+    return Page(
+        items, [], _next_token(token, index, request_id), request_id, index, server_time(response)
+    )
 
 
 # -- retries --------------------------------------------------------------------------------
@@ -334,8 +367,8 @@ def paged_flow(
             return pages
         if page.next_token in seen or page.next_token == token:
             raise ResponseError(
-                f"nextToken {page.next_token[:40]!r} of {label} repeats an earlier one; the "
-                "service is paging in a loop",
+                f"page {len(pages)} of {label}: its nextToken {page.next_token[:40]!r} repeats "
+                "an earlier one; the service is paging in a loop",
                 request_id=page.request_id,
             )
         if len(pages) >= MAX_PAGES_PER_CHAIN:

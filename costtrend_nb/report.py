@@ -77,6 +77,8 @@ class Provenance:
             "version": __version__,
             "data_hash": data_hash(df),
             "rows": len(df),
+            "missing_series": list(attrs.get("missing_series") or []),
+            "cached_buckets": int(attrs.get("cached_buckets") or 0),
         }
 
     def _lines(self) -> list[tuple[str, str]]:
@@ -92,12 +94,19 @@ class Provenance:
             )
             if q.get(key)
         ]
-        return [
+        lines = [
             ("Data", str(r["source"])),
             ("Query", "; ".join([window, *extra])),
             ("Time zone", str(r["tz"])),
             ("Data as of", str(r["as_of"])),
             ("API calls", str(r["api_calls"])),
+        ]
+        if r.get("cached_buckets"):
+            lines.append(("From the cache", f"{r['cached_buckets']} settled buckets"))
+        if r.get("missing_series"):
+            lines.append(("MISSING", partial_notice(r["missing_series"])))
+        return [
+            *lines,
             ("costtrend_nb", str(r["version"])),
             ("Data hash", f"{r['data_hash']} ({r['rows']} rows)"),
         ]
@@ -121,6 +130,19 @@ class Provenance:
             "text/html": self._repr_html_(),
             PROVENANCE_MIME: self.record,
         }
+
+
+def partial_notice(missing: list[str]) -> str:
+    """The sentence reports and footers show when series are missing.
+
+    Example:
+        >>> partial_notice(["model_type=TTS"])
+        'Partial data: 1 series could not be fetched (model_type=TTS); totals are understated.'
+    """
+    return (
+        f"Partial data: {len(missing)} series could not be fetched ({', '.join(missing)}); "
+        "totals are understated."
+    )
 
 
 def provenance(df: pd.DataFrame, client: Any = None) -> Provenance:
@@ -261,6 +283,12 @@ def _decorate(body: str, title: str, record: dict[str, Any] | None, path: Path) 
         "<nav class='costtrend-toc' style='margin:1em 0 2em'><b>Contents</b>"
         f"<ul style='list-style:none;padding-left:0'>{entries}</ul></nav>"
     )
+    if record and record.get("missing_series"):
+        toc = (
+            "<div class='costtrend-partial' role='alert' style='border:2px solid #B00020;"
+            "color:#B00020;padding:0.5em 1em;margin:1em 0;font-weight:bold'>"
+            f"{html.escape(partial_notice(list(record['missing_series'])))}</div>" + toc
+        )
     first_heading_end = body.find("</h1>")
     if first_heading_end >= 0:
         end = first_heading_end + len("</h1>")
@@ -380,7 +408,7 @@ def refresh_notebooks(paths: Iterable[str | Path], timeout: int = 600) -> None:
     saved = dict(os.environ)
     try:
         for name in list(os.environ):
-            if name.startswith("ALIBABA_CLOUD_"):
+            if name.startswith("ALIBABA_CLOUD_") or name == "COSTTREND_NB_ENDPOINT":
                 del os.environ[name]
         os.environ["ALIBABA_CLOUD_ECS_METADATA_DISABLED"] = "true"
         os.environ["COSTTREND_NB_PROGRESS"] = "0"

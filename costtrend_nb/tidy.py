@@ -43,7 +43,15 @@ import pandas as pd
 
 from .catalogue import METRICS, UNITS, Metric, metric_info, metrics_for, sort_metrics
 from .errors import QueryError, ResponseError
-from .query import DAY, SERVICE_UTC_OFFSET, SeriesKey, TrendQuery, WindowRequest, local_midnights
+from .query import (
+    DAY,
+    MODEL_TYPES,
+    SERVICE_UTC_OFFSET,
+    SeriesKey,
+    TrendQuery,
+    WindowRequest,
+    local_midnights,
+)
 from .query import unix_seconds as _unix_seconds
 
 try:  # the fastest decoder installed
@@ -144,13 +152,23 @@ def build_frame(
         by_series.setdefault(parsed.request.series, []).append(parsed)
 
     declared: dict[str, Metric] = {}
-    built = [_build_series(query, key, parts, cutoff, declared) for key, parts in by_series.items()]
+    ordered = sorted(by_series.items(), key=lambda item: _series_rank(query, item[0]))
+    built = [_build_series(query, key, parts, cutoff, declared) for key, parts in ordered]
     if query.rebucket:
         built = [_rebucket(query, s) for s in built]
     settle = int(query.settle.total_seconds())
     frame = _assemble(query, built, declared, complete_before=as_of.timestamp() - settle)
     frame.attrs.update(attrs or {})
     return frame
+
+
+def _series_rank(query: TrendQuery, key: SeriesKey) -> tuple[int, int]:
+    """Series in the order of the query's plan: model types as listed, then departments."""
+    types = query.model_types or MODEL_TYPES
+    kind = types.index(key.model_type) if key.model_type in types else -1
+    ids = query.client_ids or ()
+    where = ids.index(key.client_id) if key.client_id in ids else (key.client_id or -1)
+    return kind, where
 
 
 def empty_frame(tz: str = "Asia/Shanghai") -> pd.DataFrame:
@@ -218,8 +236,7 @@ def parse_chain(query: TrendQuery, chain: Chain) -> ParsedChain:
             bad = int(ts[off_grid][0])
             raise ResponseError(
                 f"page {page.index + 1} of series {key.label} has a point at {bad} "
-                f"({pd.Timestamp(bad, unit='s', tz='UTC').isoformat()}), which is not the "
-                f"start of a {query.fetch_granularity} bucket",
+                f"({_iso(bad)}), which is not the start of a {query.fetch_granularity} bucket",
                 request_id=page.request_id,
             )
         inside = (ts >= req.start) & (ts < req.end)
@@ -249,6 +266,14 @@ def parse_chain(query: TrendQuery, chain: Chain) -> ParsedChain:
         [p.request_id for p in chain.pages if p.request_id],
         [p.served_at for p in chain.pages if p.served_at is not None],
     )
+
+
+def _iso(seconds: int) -> str:
+    """Unix seconds as ISO text, for messages; a hostile value may lie beyond any calendar."""
+    try:
+        return pd.Timestamp(seconds, unit="s", tz="UTC").isoformat()
+    except (OverflowError, ValueError, pd.errors.OutOfBoundsDatetime):
+        return "out of any calendar range"
 
 
 def _build_series(

@@ -18,7 +18,10 @@ from hypothesis import HealthCheck, settings
 # credentials: in this process and in every kernel it starts (nbval starts them at collection,
 # before any fixture runs).
 for _name in list(os.environ):
-    if _name.startswith("ALIBABA_CLOUD_"):
+    if _name.startswith("ALIBABA_CLOUD_") or _name in (
+        "COSTTREND_NB_ENDPOINT",
+        "COSTTREND_NB_CACHE_DIR",
+    ):
         del os.environ[_name]
 os.environ["HOME"] = tempfile.mkdtemp(prefix="costtrend-test-home-")
 os.environ["ALIBABA_CLOUD_ECS_METADATA_DISABLED"] = "true"

@@ -114,6 +114,7 @@ ROOMS = {
     "catalogue": {"query"},
     "tidy": {"errors", "query", "catalogue"},
     "protocol": {"errors", "tidy", "query"},
+    "cache": {"__init__", "catalogue", "errors", "query", "tidy"},
     "client": {"auth", "query", "tidy", "protocol", "errors", "cache", "emulator"},
     "emulator": {"emulator", "auth", "catalogue", "errors", "query"},
     "analysis": {"analysis", "tidy", "catalogue", "errors", "query"},
@@ -121,7 +122,7 @@ ROOMS = {
     "plot": {"analysis", "catalogue", "style", "tidy"},
     "widgets": {"analysis", "catalogue", "errors", "plot", "query", "style", "tidy"},
     "report": {"__init__", "errors", "tidy"},
-    "cli": {"__init__", "errors", "client", "emulator", "query", "report"},
+    "cli": {"__init__", "cache", "errors", "client", "emulator", "query", "report"},
 }
 
 

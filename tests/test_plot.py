@@ -231,3 +231,48 @@ def test_the_style_context_restores_only_its_own_settings():
         assert mpl.rcParams["axes.spines.top"] is True
     finally:
         plt.interactive(was)
+
+
+def partial_notices(ax):
+    return [t.get_text() for t in ax.texts if t.get_gid() == P.PARTIAL_GID]
+
+
+@pytest.mark.parametrize("plot", list(PLOTS))
+def test_every_plot_of_partial_data_says_so(daily, plot):
+    partial = daily[daily.model_type != "TTS"].copy()
+    partial.attrs["missing_series"] = ["model_type=TTS", "model_type=ASR"]
+    (notice,) = partial_notices(PLOTS[plot](partial))
+    assert notice.startswith("Partial data: 2 series missing (model_type=TTS, model_type=ASR)")
+    assert partial_notices(PLOTS[plot](daily)) == []
+
+
+def test_a_partial_fetch_is_flagged_on_its_plot():
+    import httpx
+
+    from costtrend_nb import Credentials
+
+    from .fakeapi import FakeAPI
+
+    def hook(request, n):
+        if "modelTypes=TTS" in str(request.url):
+            return httpx.Response(500, json={"Code": "Server.Internal.UnknownError"})
+        return None
+
+    with (
+        CostTrendClient(
+            Credentials("AKIDplotpartial1", "s"),
+            transport=FakeAPI(hook=hook).transport(),
+            max_retries=0,
+        ) as client,
+        pytest.warns(UserWarning, match="could not be fetched"),
+    ):
+        df = client.fetch(
+            "2026-11-16",
+            "2026-11-17",
+            by="model_type",
+            model_types=["Chat", "TTS"],
+            on_error="partial",
+        )
+    assert partial_notices(P.plot_trend(df, by="model_type")) == [
+        "Partial data: 1 series missing (model_type=TTS); totals are understated"
+    ]

@@ -1,13 +1,16 @@
 """What every analysis function needs from a tidy frame: checks, sums, buckets and windows.
 
-Nothing here reads ``df.attrs``: results depend on the frame's columns and the arguments only.
+Nothing here computes from ``df.attrs``: results depend on the frame's columns and the
+arguments only. :func:`keeps_missing_series` carries one fact forward, so that a result of a
+partial fetch still says so where it is plotted or reported.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+import functools
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 import pandas as pd
 
@@ -20,6 +23,26 @@ GROUPS = ("model_type", "client_id")
 PERIODS = ("day", "week", "month", "quarter", "year")
 # weekday alignment shifts back by whole weeks: Mondays meet Mondays
 WEEKDAY_SHIFT = {"day": 7, "week": 7, "month": 28, "quarter": 91, "year": 364}
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def keeps_missing_series(func: F) -> F:
+    """Copy the input frame's ``attrs["missing_series"]`` onto the function's result frame.
+
+    A fetch with ``on_error="partial"`` names the series it could not get there; the
+    comparisons, breakdowns and forecasts made from it keep saying so.
+    """
+
+    @functools.wraps(func)
+    def wrapper(df: Any, *args: Any, **kwargs: Any) -> Any:
+        out = func(df, *args, **kwargs)
+        missing = getattr(df, "attrs", {}).get("missing_series")
+        if missing and isinstance(out, pd.DataFrame):
+            out.attrs["missing_series"] = list(missing)
+        return out
+
+    return wrapper  # type: ignore[return-value]
 
 
 def validate(df: Any, metric: str | None = None) -> None:

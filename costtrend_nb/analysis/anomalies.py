@@ -34,6 +34,7 @@ from ..errors import QueryError
 from ._frame import (
     bucket_freq,
     check_additive,
+    keeps_missing_series,
     normalise_by,
     resolve_as_of,
     restore_groups,
@@ -120,6 +121,7 @@ def _attribute_dimension(df: pd.DataFrame, groups: list[str], attribute: Any) ->
     return None
 
 
+@keeps_missing_series
 def detect_anomalies(
     df: pd.DataFrame,
     metric: str = "total_amount",

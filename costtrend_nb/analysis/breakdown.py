@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 
 from ..errors import QueryError
-from ._frame import check_additive, resolve_as_of, totals, validate
+from ._frame import check_additive, keeps_missing_series, resolve_as_of, totals, validate
 from .periods import Period, compare_periods
 
 __all__ = ["OTHER", "breakdown", "share_over_time"]
@@ -31,6 +31,7 @@ def _fold(table: pd.DataFrame, by: str, top: int, value: str) -> pd.Series:
     return table[by].map(lambda g: g if g in keep else OTHER)
 
 
+@keeps_missing_series
 def breakdown(
     df: pd.DataFrame,
     by: str = "model_type",
@@ -101,6 +102,7 @@ def breakdown(
     return out
 
 
+@keeps_missing_series
 def share_over_time(
     df: pd.DataFrame,
     by: str = "model_type",

@@ -25,7 +25,7 @@ import pandas as pd
 
 from ..catalogue import MODEL_TYPE_METRICS
 from ..errors import QueryError
-from ._frame import validate
+from ._frame import keeps_missing_series, validate
 from .periods import Period, period_pairs, require_coverage
 
 __all__ = ["VOLUME", "explain_change", "volume_of"]
@@ -83,6 +83,7 @@ def _cell_sums(df: pd.DataFrame, start: pd.Timestamp, end: pd.Timestamp) -> pd.D
     return table
 
 
+@keeps_missing_series
 def explain_change(
     df: pd.DataFrame,
     period: Period = "month",

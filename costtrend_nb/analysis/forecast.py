@@ -31,6 +31,7 @@ from ._frame import (
     bucket_freq,
     calendar_start,
     check_additive,
+    keeps_missing_series,
     localize,
     normalise_by,
     resolve_as_of,
@@ -186,6 +187,7 @@ def _series(
     return out
 
 
+@keeps_missing_series
 def forecast(
     df: pd.DataFrame,
     metric: str = "total_amount",
@@ -237,6 +239,7 @@ def forecast(
     return out
 
 
+@keeps_missing_series
 def backtest(
     df: pd.DataFrame,
     metric: str = "total_amount",
@@ -336,6 +339,7 @@ def backtest(
     return restore_groups(pd.DataFrame(rows), df, groups)
 
 
+@keeps_missing_series
 def month_end_landing(
     df: pd.DataFrame,
     *,

@@ -32,6 +32,7 @@ from ._frame import (
     calendar_start,
     calendar_step,
     check_additive,
+    keeps_missing_series,
     localize,
     normalise_by,
     period_label,
@@ -188,6 +189,7 @@ def require_coverage(df: pd.DataFrame, *windows: Window) -> None:
             )
 
 
+@keeps_missing_series
 def compare_periods(
     df: pd.DataFrame,
     metric: str = "total_amount",
@@ -276,6 +278,7 @@ def compare_periods(
     return restore_groups(out[order], df, groups)
 
 
+@keeps_missing_series
 def align_periods(
     df: pd.DataFrame,
     metric: str = "total_amount",
