@@ -32,7 +32,7 @@ import shutil
 import tempfile
 import zipfile
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -87,11 +87,12 @@ class _Entry:
 
 @dataclass
 class CacheUse:
-    """What the cache did for one fetch: series it served, buckets it saved asking for."""
+    """What the cache did for one fetch: series it served, buckets it saved asking for, and
+    the files it read (so that storing the fetch afterwards does not read them again)."""
 
     series: int = 0
     buckets: int = 0
-    written: int = 0
+    found: dict[SeriesKey, _Entry | None] = field(default_factory=dict, repr=False)
 
 
 class Cache:
@@ -141,8 +142,8 @@ class Cache:
         remaining: list[WindowRequest] = []
         stored: list[ParsedChain] = []
         use = CacheUse()
-        for windows in _by_series(plan).values():
-            entry = self._load(self.key(windows[0]))
+        for series, windows in _by_series(plan).items():
+            entry = use.found[series] = self._load(self.key(windows[0]))
             if entry is None:
                 remaining.extend(windows)
                 continue
@@ -175,6 +176,7 @@ class Cache:
         *,
         as_of: float,
         skip: Iterable[SeriesKey] = (),
+        use: CacheUse | None = None,
     ) -> int:
         """Store the settled buckets of the chains just fetched, merged with what was stored.
 
@@ -184,6 +186,7 @@ class Cache:
             fetched: the chains that arrived complete.
             as_of: the service's clock when they were read (Unix seconds).
             skip: series that failed, left as they were.
+            use: what :meth:`split` found for this fetch (files not read again).
 
         Returns:
             How many files were written.
@@ -198,7 +201,7 @@ class Cache:
             if series in skipped or series not in chains:
                 continue
             key = self.key(windows[0])
-            old = self._load(key)
+            old = use.found[series] if use and series in use.found else self._load(key)
             spans = [(c.request.start, c.request.end) for c in chains[series]]
             if old is not None:
                 spans.append((old.start, old.end))

@@ -20,7 +20,7 @@ import threading
 import time
 import warnings
 from collections.abc import Awaitable, Callable, Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Literal, NamedTuple
 
 import httpx
@@ -229,6 +229,21 @@ class _NoProgress:
         pass
 
 
+@dataclass
+class _Fetch:
+    """One fetch's state between its I/O steps (the parts both clients share)."""
+
+    query: TrendQuery
+    on_error: OnError
+    started: dt.datetime
+    requests_before: int
+    deadline_at: float | None
+    needs_departments: bool
+    plan: list[WindowRequest] = field(default_factory=list)
+    stored: list[ParsedChain] = field(default_factory=list)  # served from the cache
+    use: CacheUse = field(default_factory=CacheUse)
+
+
 class Answer(NamedTuple):
     """A response, read: what :func:`~costtrend_nb.protocol.read_page` needs of it."""
 
@@ -402,26 +417,37 @@ class _BaseClient:
     def _query(start: Any, end: Any, **kwargs: Any) -> TrendQuery:
         return TrendQuery(start, end, **kwargs)
 
-    def _from_cache(
-        self, query: TrendQuery, plan: list[WindowRequest]
-    ) -> tuple[list[WindowRequest], list[ParsedChain], CacheUse]:
-        """The windows left to fetch, and the chains the cache holds for the rest."""
-        if self.cache is None:
-            return plan, [], CacheUse()
-        return self.cache.split(query, plan)
+    # -- one fetch, around its I/O: begin, (departments), plan, (requests), finish -----------
+
+    def _begin(self, query: Any, on_error: Any) -> _Fetch:
+        on_error = self._check_on_error(on_error)
+        if not isinstance(query, TrendQuery):
+            raise QueryError("fetch_query needs a TrendQuery; use fetch() for plain arguments.")
+        return _Fetch(
+            query=query,
+            on_error=on_error,
+            started=dt.datetime.now(dt.UTC),
+            requests_before=self.request_count,
+            deadline_at=self._deadline_at(),
+            needs_departments="client_id" in query.by and query.client_ids is None,
+        )
+
+    def _plan(self, fetch: _Fetch, departments: Sequence[int] | None) -> list[WindowRequest]:
+        """The windows to request; those the cache holds are served from it instead."""
+        plan = fetch.query.plan(departments, parallelism=self.max_concurrency)
+        if self.cache is not None:
+            plan, fetch.stored, fetch.use = self.cache.split(fetch.query, plan)
+        fetch.plan = plan
+        return plan
 
     def _finish(
         self,
-        query: TrendQuery,
-        plan: Sequence[WindowRequest],
+        fetch: _Fetch,
         results: dict[int, ParsedChain],
         errors: dict[int, CostTrendError],
-        on_error: OnError,
-        requests_before: int,
-        started: dt.datetime,
-        stored: Sequence[ParsedChain] = (),
-        use: CacheUse | None = None,
     ) -> pd.DataFrame:
+        query, plan, stored, use = fetch.query, fetch.plan, fetch.stored, fetch.use
+        on_error, started, requests_before = fetch.on_error, fetch.started, fetch.requests_before
         failures: dict[str, CostTrendError] = {}
         for i, err in errors.items():
             failures.setdefault(plan[i].series.label, err)
@@ -443,7 +469,7 @@ class _BaseClient:
             "request_count": self.request_count - requests_before,
             "request_ids": [r for c in chains for r in c.request_ids],
             "missing_series": sorted(failures),
-            "cached_buckets": use.buckets if use is not None else 0,
+            "cached_buckets": use.buckets,
         }
         if failures:
             warnings.warn(
@@ -455,7 +481,7 @@ class _BaseClient:
             )
         frame = build_frame(query, chains, as_of=as_of.tz_convert(query.tz), attrs=attrs)
         if self.cache is not None and served:
-            self.cache.update(query, plan, fetched, as_of=as_of.timestamp(), skip=failed)
+            self.cache.update(query, plan, fetched, as_of=as_of.timestamp(), skip=failed, use=use)
         return frame
 
     @staticmethod
@@ -600,20 +626,11 @@ class CostTrendClient(_BaseClient):
 
     def fetch_query(self, query: TrendQuery, *, on_error: OnError = "raise") -> pd.DataFrame:
         """Fetch a prepared :class:`~costtrend_nb.TrendQuery` as one tidy frame."""
-        on_error = self._check_on_error(on_error)
-        if not isinstance(query, TrendQuery):
-            raise QueryError("fetch_query needs a TrendQuery; use fetch() for plain arguments.")
-        started = dt.datetime.now(dt.UTC)
-        before = self.request_count
-        deadline_at = self._deadline_at()
-        ids = None
-        if "client_id" in query.by and query.client_ids is None:
-            ids = self._department_ids(deadline_at)
-        plan, stored, use = self._from_cache(
-            query, query.plan(ids, parallelism=self.max_concurrency)
-        )
-        results, errors = self._run_all(query, plan, deadline_at)
-        return self._finish(query, plan, results, errors, on_error, before, started, stored, use)
+        fetch = self._begin(query, on_error)
+        ids = self._department_ids(fetch.deadline_at) if fetch.needs_departments else None
+        plan = self._plan(fetch, ids)
+        results, errors = self._run_all(query, plan, fetch.deadline_at)
+        return self._finish(fetch, results, errors)
 
     def departments(self) -> pd.DataFrame:
         """The organisation's departments: ``id``, ``name``, ``parent_id``, ``level``.
@@ -785,26 +802,20 @@ class AsyncCostTrendClient(_BaseClient):
 
     async def fetch_query(self, query: TrendQuery, *, on_error: OnError = "raise") -> pd.DataFrame:
         """Fetch a prepared :class:`~costtrend_nb.TrendQuery` as one tidy frame."""
-        on_error = self._check_on_error(on_error)
-        if not isinstance(query, TrendQuery):
-            raise QueryError("fetch_query needs a TrendQuery; use fetch() for plain arguments.")
-        started = dt.datetime.now(dt.UTC)
-        before = self.request_count
-        deadline_at = self._deadline_at()
-        ids = None
-        if "client_id" in query.by and query.client_ids is None:
-            pages = await self._drive(self._clients_flow(deadline_at))
-            ids = [int(i) for i in self._departments_frame(pages)["id"]]
-        plan, stored, use = self._from_cache(
-            query, query.plan(ids, parallelism=self.max_concurrency)
-        )
-        results, errors = await self._run_all(query, plan, deadline_at)
-        return self._finish(query, plan, results, errors, on_error, before, started, stored, use)
+        fetch = self._begin(query, on_error)
+        ids = await self._department_ids(fetch.deadline_at) if fetch.needs_departments else None
+        plan = self._plan(fetch, ids)
+        results, errors = await self._run_all(query, plan, fetch.deadline_at)
+        return self._finish(fetch, results, errors)
 
     async def departments(self) -> pd.DataFrame:
         """The organisation's departments: ``id``, ``name``, ``parent_id``, ``level``."""
         pages = await self._drive(self._clients_flow(self._deadline_at()))
         return self._departments_frame(pages)
+
+    async def _department_ids(self, deadline_at: float | None) -> list[int]:
+        pages = await self._drive(self._clients_flow(deadline_at))
+        return [int(i) for i in self._departments_frame(pages)["id"]]
 
     async def _run_all(
         self, query: TrendQuery, plan: Sequence[WindowRequest], deadline_at: float | None
