@@ -10,6 +10,7 @@ Example:
 from __future__ import annotations
 
 import asyncio
+import email.message
 import http.server
 import ipaddress
 import logging
@@ -27,6 +28,8 @@ from .server import Emulator, Reply
 __all__ = ["EmulatorServer", "EmulatorTransport"]
 
 log = logging.getLogger("costtrend_nb.emulator")
+
+MAX_BODY = 1 << 20  #: bytes of request body accepted at most: the API is GET-only
 
 
 class EmulatorTransport(httpx.BaseTransport, httpx.AsyncBaseTransport):
@@ -93,34 +96,88 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         return super().parse_request()
 
     def _answer(self) -> None:
-        length = int(self.headers.get("content-length") or 0)
-        body = self.rfile.read(length) if length else b""
+        try:
+            length = _content_length(self.headers)
+        except ValueError as err:  # answered at once: the body is never read
+            self._refuse(HTTPStatus.BAD_REQUEST, str(err))
+            return
+        body = self._read_body(length)
+        if body is None:
+            return
         reply = self.server.emulator.handle(
             self.command, self.path, dict(self.headers.items()), body, received_at=self.received_at
         )
         if reply.delay:
             time.sleep(reply.delay)
-        reason = HTTPStatus(reply.status).phrase
-        lines = [f"HTTP/1.1 {reply.status} {reason}"]
+        self._send(reply)
+
+    do_GET = do_POST = do_PUT = do_DELETE = do_HEAD = do_PATCH = do_OPTIONS = _answer
+
+    def _read_body(self, length: int) -> bytes | None:
+        """The request's body; None (and the connection closing) when it never came whole."""
+        try:
+            body = self.rfile.read(length) if length else b""
+        except OSError:  # the timeout included
+            body = None
+        if body is None or len(body) < length:
+            self.close_connection = True
+            return None
+        return body
+
+    def send_error(self, code: int, message: str | None = None, explain: str | None = None) -> None:
+        """http.server's own refusals (request line or headers too long, bad syntax)."""
+        self.log_error("code %d, message %s", code, message)
+        self._refuse(code, message or HTTPStatus(code).phrase)
+
+    def _refuse(self, status: int, message: str) -> None:
+        """A gateway refusal in the vendor's shape, then the connection closes."""
+        self._send(self.server.emulator.http_error(status, message), close=True)
+
+    def _send(self, reply: Reply, *, close: bool = False) -> None:
+        close = close or reply.cut is not None
+        lines = [f"HTTP/1.1 {reply.status} {HTTPStatus(reply.status).phrase}"]
         lines += [f"{name}: {value}" for name, value in reply.headers]
         lines.append(f"content-length: {len(reply.body)}")
-        if reply.cut is not None:
+        if close:
             lines.append("connection: close")
-        payload = reply.body if reply.cut is None else reply.body[: reply.cut]
-        self.wfile.write(("\r\n".join(lines) + "\r\n\r\n").encode("latin-1") + payload)
-        if reply.cut is not None:
             self.close_connection = True
-
-    do_GET = do_POST = do_PUT = do_DELETE = do_HEAD = _answer
+        payload = reply.body if reply.cut is None else reply.body[: reply.cut]
+        if getattr(self, "command", None) == "HEAD":
+            payload = b""  # a HEAD answer has headers only
+        self.wfile.write(("\r\n".join(lines) + "\r\n\r\n").encode("latin-1") + payload)
 
     def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - the base's name
         log.debug("%s %s", self.address_string(), format % args)
+
+
+def _content_length(headers: email.message.Message) -> int:
+    """The length of a request's body, from headers that frame it plainly.
+
+    Raises:
+        ValueError: a chunked (or otherwise encoded) body, lengths that differ, a length that
+            is not a number of bytes, or one above :data:`MAX_BODY`.
+    """
+    if "transfer-encoding" in headers:
+        raise ValueError("Transfer-Encoding is not supported: send the body with Content-Length.")
+    values = {value.strip() for value in headers.get_all("content-length") or ["0"]}
+    if len(values) > 1:
+        raise ValueError("Content-Length is given more than once, with different values.")
+    value = values.pop()
+    if not value.isascii() or not value.isdigit():
+        raise ValueError(f"Content-Length must be a number of bytes, not {value[:20]!r}.")
+    if len(value) > 16 or int(value) > MAX_BODY:
+        raise ValueError(f"Content-Length may not exceed {MAX_BODY} bytes: the API is GET-only.")
+    return int(value)
 
 
 class _HTTPServer(http.server.ThreadingHTTPServer):
     daemon_threads = True
     request_queue_size = 256
     emulator: Emulator
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """A connection that failed (the client went away): logged at debug, not printed."""
+        log.debug("connection from %s failed", client_address, exc_info=True)
 
 
 class EmulatorServer:

@@ -19,7 +19,12 @@ What it does, as the service would:
 * runs on a frozen data clock, :data:`DEMO_NOW`: the bucket holding it is partial and nothing
   after it exists (the ``Date`` header reports that clock);
 * injects :class:`Faults` deterministically: each is chosen by a hash of (seed, query, attempt),
-  never by arrival order, and no request fails more than twice in a row.
+  never by arrival order, and no request fails more than twice in a row;
+* answers every request: a signed request without its nonce, date or content hash gets 403, an
+  unexpected error inside gets 500 ``Server.Internal.UnknownError`` (logged at debug);
+* keeps bounded memory: a nonce is remembered until its ``x-acs-date`` leaves the 15-minute
+  window, a query's attempt count for 15 minutes after it was last asked, each table capped
+  (oldest forgotten first), and the encoded answers it reuses are capped in number and bytes.
 
 The demo key pair is public: it opens only the emulator.
 """
@@ -27,17 +32,20 @@ The demo key pair is public: it opens only the emulator.
 from __future__ import annotations
 
 import base64
+import contextlib
 import datetime as dt
 import email.utils
 import hashlib
 import hmac
 import json
 import logging
+import re
 import threading
 import time
 from collections import OrderedDict
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from http import HTTPStatus
 from typing import Any
 from urllib.parse import parse_qsl, unquote, urlsplit
 
@@ -74,7 +82,13 @@ MAX_SKEW = 15 * 60
 MAX_RESULTS = 1000
 MAX_SPAN = 366 * DAY
 DEFAULT_RESULTS = 10
+MAX_NONCES = 100_000  #: nonces remembered at most (each for the 15-minute window)
+MAX_QUERIES = 10_000  #: query identities whose attempts are counted at most
+CACHE_ANSWERS = 64  #: encoded answers kept for reuse by later pages ...
+CACHE_BYTES = 64 << 20  #: ... and their total size in bytes
 _REQUIRED_SIGNED = ("host", "x-acs-date", "x-acs-signature-nonce", "x-acs-content-sha256")
+_DENIED = "B.Permission.DeniedException"
+_INTEGER = re.compile(r"-?[0-9]{1,19}")  # ASCII digits, within a 64-bit integer's length
 
 
 @dataclass(frozen=True)
@@ -125,12 +139,66 @@ def _dumps(obj: Any) -> bytes:
     return json.dumps(obj, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
 
 
+def _digest(text: str) -> bytes:
+    return hashlib.sha256(text.encode("utf-8", "surrogatepass")).digest()
+
+
+class _Recent:
+    """Counts by key, each kept until it expires, at most ``cap`` of them, oldest forgotten first.
+
+    Keys are stored as SHA-256 digests, so a 20 KB query costs 32 bytes. Entries are kept in
+    order of last use, so forgetting is O(1) amortised. The emulator's lock guards it.
+
+    Example:
+        >>> seen = _Recent(cap=2)
+        >>> seen.put("a", 1, expires=10.0); seen.put("b", 1, expires=20.0)
+        >>> seen.put("c", 1, expires=30.0)       # over the cap: "a" goes
+        >>> "a" in seen, len(seen)
+        (False, 2)
+        >>> seen.forget_expired(now=25.0)         # "b" expired
+        >>> seen.get("b"), seen.get("c")
+        (0, 1)
+    """
+
+    def __init__(self, cap: int) -> None:
+        self.cap = cap
+        self._table: OrderedDict[bytes, tuple[float, int]] = OrderedDict()
+
+    def __len__(self) -> int:
+        return len(self._table)
+
+    def __contains__(self, key: str) -> bool:
+        return _digest(key) in self._table
+
+    def get(self, key: str) -> int:
+        """The count kept for ``key``; 0 when none is."""
+        entry = self._table.get(_digest(key))
+        return 0 if entry is None else entry[1]
+
+    def put(self, key: str, count: int, expires: float) -> None:
+        """Keep ``count`` for ``key`` until ``expires``, as its most recent entry."""
+        digest = _digest(key)
+        self._table[digest] = (expires, count)
+        self._table.move_to_end(digest)
+        while len(self._table) > self.cap:
+            self._table.popitem(last=False)
+
+    def forget_expired(self, now: float) -> None:
+        """Forget the entries that expired before ``now``, oldest first, up to a live one.
+
+        An entry behind a live one waits for it (at most one window): the cap bounds them all.
+        """
+        while self._table and next(iter(self._table.values()))[0] < now:
+            self._table.popitem(last=False)
+
+
 @dataclass(frozen=True)
 class _Encoded:
     """A query's answer, encoded: each served point as JSON text, and the metric definitions."""
 
     points: list[str]
     metrics: str
+    size: int = 0  #: bytes of text held
 
     @classmethod
     def of(cls, buckets: Buckets, omit_idle: bool, encode_twice: bool) -> _Encoded:
@@ -153,13 +221,18 @@ class _Encoded:
             {"key": k, "label": METRICS[k].label_zh, "unit": METRICS[k].unit_zh, "sortable": True}
             for k in buckets.keys
         ]
-        return cls(points, _dumps(metrics).decode("utf-8"))
+        text = _dumps(metrics).decode("utf-8")
+        return cls(points, text, sum(map(len, points)) + len(text))
 
 
 class _Refusal(Exception):
     def __init__(self, status: int, code: str, message: str, *, gateway: bool = False) -> None:
         super().__init__(message)
         self.status, self.code, self.message, self.gateway = status, code, message, gateway
+
+
+def _denied(reason: str) -> _Refusal:
+    return _Refusal(403, _DENIED, f"鉴权失败或权限不足: {reason}", gateway=True)
 
 
 def _missing(name: str) -> _Refusal:
@@ -177,7 +250,7 @@ def _int(params: Mapping[str, str], name: str, *, required: bool = False) -> int
             raise _missing(name)
         return None
     text = raw.strip()
-    if not text.lstrip("-").isdigit():
+    if not _INTEGER.fullmatch(text) or not -(2**63) <= int(text) < 2**63:
         raise _invalid(f"The parameter {name} must be an integer, not {raw[:40]!r}.")
     return int(text)
 
@@ -187,9 +260,39 @@ def _int_list(params: Mapping[str, str], name: str) -> tuple[int, ...] | None:
     if raw is None:
         return None
     items = [p.strip() for p in raw.split(",") if p.strip()]
-    if not all(p.isdigit() for p in items):
+    if not all(_INTEGER.fullmatch(p) and 0 <= int(p) < 2**63 for p in items):
         raise _invalid(f"The parameter {name} must be comma-separated integers.")
     return tuple(int(p) for p in items)
+
+
+def _split(target: str) -> tuple[str, list[tuple[str, str]]]:
+    """The decoded path and the query's pairs of a request target (origin or absolute form)."""
+    if not target.startswith("/"):  # "http://host/path?query", as a proxy sends it
+        with contextlib.suppress(ValueError):  # e.g. an unbalanced "[" read as an IPv6 host
+            target = urlsplit(target)._replace(scheme="", netloc="").geturl()
+    path, _, query = target.partition("#")[0].partition("?")
+    return unquote(path) or "/", parse_qsl(query, keep_blank_values=True)
+
+
+def _check_required(signed: list[str], headers: Mapping[str, str]) -> None:
+    """Refuse unless the headers the signature must cover are signed and sent."""
+    unsigned = [h for h in _REQUIRED_SIGNED if h not in signed]
+    if unsigned:
+        raise _denied(f"{', '.join(unsigned)} must be signed.")
+    absent = [h for h in _REQUIRED_SIGNED if not headers.get(h, "").strip()]
+    if absent:
+        raise _denied(f"{', '.join(absent)} must be sent.")
+
+
+def _check_date(value: str, now: float) -> float:
+    """The Unix time of an ``x-acs-date``, refused unless within 15 minutes of ``now``."""
+    try:
+        sent = dt.datetime.strptime(value, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=dt.UTC)
+    except ValueError:
+        raise _denied("x-acs-date is not ISO 8601 UTC.") from None
+    if abs(sent.timestamp() - now) > MAX_SKEW:
+        raise _denied("x-acs-date is more than 15 minutes off.")
+    return sent.timestamp()
 
 
 @dataclass
@@ -213,13 +316,16 @@ class Emulator:
     sts_tokens: dict[str, str] = field(default_factory=dict)  #: token -> key id it belongs to
     clock: Callable[[], float] = time.time  #: the wall clock signatures are checked against
     org: Organisation | None = None
+    max_nonces: int = MAX_NONCES  #: nonces remembered at most; past it the oldest are forgotten
+    max_queries: int = MAX_QUERIES  #: queries whose attempts are counted at most
 
     def __post_init__(self) -> None:
         self.now = int(self.now)
         self._lock = threading.Lock()
-        self._nonces: dict[str, float] = {}
-        self._attempts: dict[str, int] = {}
+        self._nonces = _Recent(self.max_nonces)  # nonce -> kept until its date leaves the window
+        self._attempts = _Recent(self.max_queries)  # query -> attempts, kept 15 min after the last
         self._cache: OrderedDict[str, _Encoded] = OrderedDict()
+        self._cache_bytes = 0
         self._token_key = hashlib.sha256(f"token-key|{self.seed}".encode()).digest()
         self.requests = 0
 
@@ -245,21 +351,43 @@ class Emulator:
 
         The reply's ``delay`` is what remains of the injected latency after the time spent
         since ``received_at`` (a :func:`time.perf_counter` reading; by default, now): an
-        answer takes ``latency_ms`` in all, as a service that slow would.
+        answer takes ``latency_ms`` in all, as a service that slow would. Every request gets
+        an answer: an unexpected error inside is a 500 ``Server.Internal.UnknownError``.
         """
         began = time.perf_counter() if received_at is None else received_at
-        reply = self._answer(method, target, headers, body)
+        try:
+            reply = self._answer(method, target, headers, body)
+        except Exception:  # any bug of ours: answered, as the service would, and logged
+            log.debug("unexpected error answering %s %.200r", method, target, exc_info=True)
+            reply = self._refuse(
+                _Refusal(500, "Server.Internal.UnknownError", "未知错误"),
+                _request_id(self.seed, "unknown-error", time.perf_counter()),
+            )
         if reply.delay:
             reply.delay = max(0.0, reply.delay - (time.perf_counter() - began))
         return reply
 
-    def _answer(self, method: str, target: str, headers: Mapping[str, str], body: bytes) -> Reply:
+    def http_error(self, status: int, message: str) -> Reply:
+        """The gateway's answer to a request the HTTP layer refused (bad framing, too long).
+
+        Example:
+            >>> Emulator().http_error(400, "Content-Length must be a number.").status
+            400
+        """
         with self._lock:
             self.requests += 1
+        code = re.sub("[^A-Za-z]", "", HTTPStatus(status).phrase.title())  # e.g. BadRequest
+        refusal = _Refusal(int(status), code, message, gateway=True)
+        return self._refuse(refusal, _request_id(self.seed, "http", status, message))
+
+    def _answer(self, method: str, target: str, headers: Mapping[str, str], body: bytes) -> Reply:
+        now = self.clock()
+        with self._lock:
+            self.requests += 1
+            self._nonces.forget_expired(now)
+            self._attempts.forget_expired(now)
         lowered = {k.lower(): v for k, v in headers.items()}
-        split = urlsplit(target)
-        path = unquote(split.path) or "/"
-        pairs = parse_qsl(split.query, keep_blank_values=True)
+        path, pairs = _split(target)
         params = dict(pairs)
         identity = path + "?" + "&".join(f"{k}={v}" for k, v in sorted(pairs))
         try:
@@ -267,13 +395,13 @@ class Emulator:
                 raise _Refusal(
                     404,
                     "InvalidAction.NotFound",
-                    f"{path} is not an API of this product.",
+                    f"{path[:200]} is not an API of this product.",
                     gateway=True,
                 )
             if method.upper() != "GET":
                 raise _Refusal(405, "UnsupportedHTTPMethod", "Only GET is supported.", gateway=True)
-            self._verify(method.upper(), path, pairs, lowered, body)
-            attempt = self._attempt(identity)
+            self._verify(method.upper(), path, pairs, lowered, body, now)
+            attempt = self._attempt(identity, now)
             delay = self._delay(identity, attempt)
             fault = self._fault(identity, attempt)
             if isinstance(fault, Reply):
@@ -301,16 +429,11 @@ class Emulator:
         pairs: list[tuple[str, str]],
         headers: dict[str, str],
         body: bytes,
+        now: float,
     ) -> None:
-        denied = "B.Permission.DeniedException"
         value = headers.get("authorization", "")
         if not value.startswith(ALGORITHM + " "):
-            raise _Refusal(
-                403,
-                denied,
-                "鉴权失败或权限不足: missing or unsupported Authorization.",
-                gateway=True,
-            )
+            raise _denied("missing or unsupported Authorization.")
         fields = dict(
             part.strip().split("=", 1)
             for part in value[len(ALGORITHM) + 1 :].split(",")
@@ -319,40 +442,15 @@ class Emulator:
         key_id = fields.get("Credential", "")
         secret = self.key_pairs.get(key_id)
         if secret is None:
-            raise _Refusal(403, denied, "鉴权失败或权限不足: unknown access key.", gateway=True)
+            raise _denied("unknown access key.")
         signed = [h for h in fields.get("SignedHeaders", "").split(";") if h]
-        missing = [h for h in _REQUIRED_SIGNED if h not in signed]
-        if missing:
-            raise _Refusal(
-                403,
-                denied,
-                f"鉴权失败或权限不足: {', '.join(missing)} must be signed.",
-                gateway=True,
-            )
-        try:
-            sent = dt.datetime.strptime(headers.get("x-acs-date", ""), "%Y-%m-%dT%H:%M:%SZ")
-        except ValueError:
-            raise _Refusal(
-                403, denied, "鉴权失败或权限不足: x-acs-date is not ISO 8601 UTC.", gateway=True
-            ) from None
-        skew = abs(sent.replace(tzinfo=dt.UTC).timestamp() - self.clock())
-        if skew > MAX_SKEW:
-            raise _Refusal(
-                403,
-                denied,
-                "鉴权失败或权限不足: x-acs-date is more than 15 minutes off.",
-                gateway=True,
-            )
-        if hashlib.sha256(body).hexdigest() != headers.get("x-acs-content-sha256"):
-            raise _Refusal(
-                403,
-                denied,
-                "鉴权失败或权限不足: x-acs-content-sha256 does not match the body.",
-                gateway=True,
-            )
+        _check_required(signed, headers)
+        sent = _check_date(headers["x-acs-date"], now)
+        if hashlib.sha256(body).hexdigest() != headers["x-acs-content-sha256"]:
+            raise _denied("x-acs-content-sha256 does not match the body.")
         token = headers.get("x-acs-security-token")
         if token is not None and self.sts_tokens.get(token) != key_id:
-            raise _Refusal(403, denied, "鉴权失败或权限不足: unknown security token.", gateway=True)
+            raise _denied("unknown security token.")
         expected = authorization(
             method,
             path,
@@ -364,9 +462,7 @@ class Emulator:
             payload_hash=headers["x-acs-content-sha256"],
         )
         if not hmac.compare_digest(expected, value.strip()):
-            raise _Refusal(
-                403, denied, "鉴权失败或权限不足: the signature does not match.", gateway=True
-            )
+            raise _denied("the signature does not match.")
         if (
             headers.get("x-acs-action") != ACTIONS[path]
             or headers.get("x-acs-version") != API_VERSION
@@ -377,26 +473,22 @@ class Emulator:
                 f"x-acs-action must be {ACTIONS[path]} and x-acs-version {API_VERSION}.",
                 gateway=True,
             )
-        nonce = headers["x-acs-signature-nonce"]
-        now = self.clock()
+        self._use_nonce(headers["x-acs-signature-nonce"], sent)
+
+    def _use_nonce(self, nonce: str, sent: float) -> None:
+        """Refuse a nonce seen before; remember it while its date can still pass the check."""
         with self._lock:
             if nonce in self._nonces:
-                raise _Refusal(
-                    403,
-                    denied,
-                    "鉴权失败或权限不足: the signature nonce was used before.",
-                    gateway=True,
-                )
-            if len(self._nonces) > 100_000:
-                self._nonces = {n: t for n, t in self._nonces.items() if t > now - 2 * MAX_SKEW}
-            self._nonces[nonce] = now
+                raise _denied("the signature nonce was used before.")
+            self._nonces.put(nonce, 1, expires=sent + MAX_SKEW)
 
     # -- faults -----------------------------------------------------------------------------
 
-    def _attempt(self, identity: str) -> int:
+    def _attempt(self, identity: str, now: float) -> int:
+        """How many times this query was asked before (within 15 minutes of each other)."""
         with self._lock:
-            attempt = self._attempts.get(identity, 0)
-            self._attempts[identity] = attempt + 1
+            attempt = self._attempts.get(identity)
+            self._attempts.put(identity, attempt + 1, expires=now + MAX_SKEW)
             return attempt
 
     def _fault(self, identity: str, attempt: int) -> Reply | str | None:
@@ -513,10 +605,21 @@ class Emulator:
         buckets = aggregate(self.organisation, selection, start, end, granularity, self.now)
         encoded = _Encoded.of(buckets, self.omit_idle, self.encode_twice)
         with self._lock:
-            self._cache[identity] = encoded
-            while len(self._cache) > 64:
-                self._cache.popitem(last=False)
+            self._keep(identity, encoded)
         return encoded
+
+    def _keep(self, identity: str, encoded: _Encoded) -> None:
+        """Cache an encoded answer, forgetting the least recently used past the caps."""
+        old = self._cache.pop(identity, None)
+        if old is not None:
+            self._cache_bytes -= old.size + len(identity)
+        self._cache[identity] = encoded
+        self._cache_bytes += encoded.size + len(identity)
+        while len(self._cache) > 1 and (
+            len(self._cache) > CACHE_ANSWERS or self._cache_bytes > CACHE_BYTES
+        ):
+            dropped_id, dropped = self._cache.popitem(last=False)
+            self._cache_bytes -= dropped.size + len(dropped_id)
 
     def _trend(self, params: Mapping[str, str], identity: str, request_id: str) -> bytes:
         selection, start, end, granularity, size = self._selection(params)
