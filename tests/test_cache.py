@@ -21,15 +21,16 @@ from costtrend_nb.emulator import (
     truth,
 )
 from costtrend_nb.errors import QueryError
+from costtrend_nb.protocol import TREND_PATH
 
 TYPES = ["Chat", "TTS", "Embedding"]
 
 
-def client(cache_dir, emulator=None, **kw):
+def client(cache_dir, emulator=None, transport=None, **kw):
     """A client with real (demo-pair) credentials: not demo mode, so the cache is on."""
     return CostTrendClient(
         Credentials(DEMO_ACCESS_KEY_ID, DEMO_ACCESS_KEY_SECRET),
-        transport=EmulatorTransport(emulator or Emulator(), sleep=lambda s: None),
+        transport=transport or EmulatorTransport(emulator or Emulator(), sleep=lambda s: None),
         cache_dir=cache_dir,
         sleep=lambda s: None,
         **kw,
@@ -40,6 +41,18 @@ def fetch(cache_dir, query, **kw):
     with client(cache_dir, **kw) as c:
         df = c.fetch_query(query)
     return df, c.request_count
+
+
+class TrendCounter(EmulatorTransport):
+    """The emulator, counting trend requests apart (a department list may be asked for too)."""
+
+    def __init__(self):
+        super().__init__(Emulator(), sleep=lambda s: None)
+        self.trend_requests = 0
+
+    def handle_request(self, request):
+        self.trend_requests += request.url.path == TREND_PATH
+        return super().handle_request(request)
 
 
 def npz_files(root):
@@ -86,7 +99,10 @@ def test_only_unsettled_buckets_are_fetched_again(tmp_path):
 
 def test_hourly_split_by_department_and_type(tmp_path):
     first, sent = fetch(tmp_path, HOURLY)
-    again, resent = fetch(tmp_path, HOURLY)
+    counter = TrendCounter()
+    with client(tmp_path, transport=counter) as c:
+        again = c.fetch_query(HOURLY)
+    resent = counter.trend_requests
     pd.testing.assert_frame_equal(first, truth(HOURLY), check_exact=True)
     pd.testing.assert_frame_equal(again, first, check_exact=True)
     series = len(TYPES) * 2
