@@ -22,6 +22,8 @@ _EXPORTS: dict[str, str] = {
     "AsyncCostTrendClient": "client",
     "DemoModeWarning": "client",
     "Credentials": "auth",
+    "Secret": "auth",
+    "RangeWidenedWarning": "query",
     "AcsV3Auth": "auth",
     "TrendQuery": "query",
     "MODEL_TYPES": "query",
@@ -68,7 +70,9 @@ __all__ = [
     "OrgNotFoundError",
     "PeriodComparison",
     "QueryError",
+    "RangeWidenedWarning",
     "ResponseError",
+    "Secret",
     "ServerError",
     "ThrottledError",
     "TimeoutError",
@@ -96,7 +100,7 @@ def __dir__() -> list[str]:
 
 
 if TYPE_CHECKING:  # pragma: no cover
-    from .auth import AcsV3Auth, Credentials
+    from .auth import AcsV3Auth, Credentials, Secret
     from .catalogue import METRICS, Metric
     from .client import AsyncCostTrendClient, CostTrendClient, DemoModeWarning
     from .errors import (
@@ -113,6 +117,6 @@ if TYPE_CHECKING:  # pragma: no cover
         TimeoutError,
         TransportError,
     )
-    from .query import MODEL_TYPES, TrendQuery
+    from .query import MODEL_TYPES, RangeWidenedWarning, TrendQuery
     from .tidy import to_daily, wide
     from .widgets import Dashboard, ForecastOverlay, ModelTypeBreakdown, PeriodComparison

@@ -124,6 +124,18 @@ def _parse_endpoint(endpoint: str, allow_http: bool) -> httpx.URL:
     return url.copy_with(path="/")
 
 
+def _check_departments(asked: Iterable[int], known: Iterable[int]) -> None:
+    known = set(known)
+    unknown = [i for i in asked if i not in known]
+    if unknown:
+        listed = ", ".join(map(str, sorted(known)[:20])) + (", ..." if len(known) > 20 else "")
+        raise QueryError(
+            f"client_ids {', '.join(map(str, unknown))} "
+            f"{'is not a department' if len(unknown) == 1 else 'are not departments'} of this "
+            f"organisation; client.departments() lists them (ids: {listed or 'none'})."
+        )
+
+
 def _check_number(name: str, value: Any, *, minimum: float, integer: bool = False) -> None:
     bad = isinstance(value, bool) or not isinstance(value, (int, float))
     bad = bad or (integer and not isinstance(value, int))
@@ -151,27 +163,40 @@ class _Step:
     action: Any
 
 
+def _unexpected(err: BaseException, where: str) -> CostTrendError:
+    """Our error for an exception of another kind met while ``where`` (a bug, a closed client,
+    a failing credential provider): it names the cause, and chains nothing, so that no frame
+    of the failing code (and none of its locals) travels with it."""
+    log.debug("%s while %s", type(err).__name__, where, exc_info=err)
+    return CostTrendError(f"{type(err).__name__} while {where}: {err}")
+
+
 class _Steps:
-    """The bookkeeping of a breadth-first run: ready steps, parsed chains, errors. Not
-    thread-safe: the caller holds its lock around every call but :meth:`parse`."""
+    """The bookkeeping of a breadth-first run over request chains: ready steps, results,
+    errors. Not thread-safe: the caller holds its lock around every call but :meth:`parse`.
+
+    ``parse(index, pages)`` turns a finished chain's pages into its result. Every chain ends
+    in exactly one of :attr:`results` and :attr:`errors`, or the run has a :attr:`fatal` error.
+    """
 
     def __init__(
         self,
-        client: _BaseClient,
-        query: TrendQuery,
-        plan: Sequence[WindowRequest],
-        deadline_at: float | None,
+        flows: Sequence[Flow],
+        labels: Sequence[str],
+        parse: Callable[[int, list[Page]], Any],
     ):
-        self.query, self.plan = query, plan
+        self.labels, self._parse = list(labels), parse
         self.ready: collections.deque[_Step] = collections.deque()
         self.active = 0
-        self.results: dict[int, ParsedChain] = {}
+        self.results: dict[int, Any] = {}
         self.errors: dict[int, CostTrendError] = {}
         self.fatal: BaseException | None = None
         self.finished: dict[int, list[Page]] = {}
-        for i, window in enumerate(plan):
-            flow = client._trend_flow(window, deadline_at)
+        for i, flow in enumerate(flows):
             self._advance(i, flow, flow.__next__)
+
+    def __len__(self) -> int:
+        return len(self.labels)
 
     def take(self) -> _Step:
         self.active += 1
@@ -180,27 +205,63 @@ class _Steps:
     def settle(self, step: _Step, outcome: Any) -> list[Page] | None:
         """Feed a chain what came of its action; its pages when it has just ended."""
         self.active -= 1
+        if step.index in self.errors:  # abandoned meanwhile (deadline, interrupt)
+            step.flow.close()
+            return None
         self._advance(step.index, step.flow, lambda: step.flow.send(outcome))
         return self.finished.pop(step.index, None)
 
-    def parse(self, index: int, pages: list[Page]) -> ParsedChain | BaseException:
+    def parse(self, index: int, pages: list[Page]) -> Any:
         """Decode a finished chain (outside the lock: other chains wait on the network)."""
         try:
-            return parse_chain(self.query, Chain(self.plan[index], pages))
+            return self._parse(index, pages)
         except Exception as err:
-            return err
+            return _Failed(err)
 
-    def store(self, index: int, parsed: ParsedChain | BaseException) -> None:
-        if isinstance(parsed, ParsedChain):
-            self.results[index] = parsed
+    def store(self, index: int, parsed: Any) -> None:
+        if index in self.errors:
+            return
+        if isinstance(parsed, _Failed):
+            self._fail(index, parsed.error)
         else:
-            self._fail(index, parsed)
+            self.results[index] = parsed
+
+    def crash(self, err: BaseException) -> None:
+        """A worker met an error outside any chain (a bug): stop the run and surface it."""
+        if self.fatal is None:
+            self.fatal = err if isinstance(err, CostTrendError) else _unexpected(err, "fetching")
+
+    def abandon(self, reason: Callable[[str], CostTrendError]) -> None:
+        """End every chain still going with the error ``reason(label)`` (deadline, interrupt)."""
+        for step in self.ready:
+            step.flow.close()
+        self.ready.clear()
+        for i, label in enumerate(self.labels):
+            if i not in self.results and i not in self.errors:
+                self.errors[i] = reason(label)
+
+    def outcome(self) -> tuple[dict[int, Any], dict[int, CostTrendError]]:
+        """The results and errors by chain (copies: a straggling worker cannot change them).
+
+        Raises:
+            CostTrendError: the run had a fatal error (the service refused the account).
+        """
+        if self.fatal is not None:
+            for step in self.ready:
+                step.flow.close()
+            raise self.fatal
+        for i, label in enumerate(self.labels):  # never fewer rows without saying so
+            if i not in self.results and i not in self.errors:
+                self.errors[i] = CostTrendError(f"{label} ended without an answer (a bug)")
+        return dict(self.results), dict(self.errors)
 
     def _fail(self, index: int, err: BaseException) -> None:
-        if isinstance(err, CostTrendError) and not is_fatal(err):
-            self.errors[index] = err
-        else:  # refused by the service, or a bug: stop everything and let it surface
+        if not isinstance(err, CostTrendError):
+            err = _unexpected(err, f"fetching {self.labels[index]}")
+        if is_fatal(err):  # refused by the service: no other chain would fare better
             self.fatal = err
+        else:
+            self.errors[index] = err
 
     def _advance(self, index: int, flow: Flow, move: Callable[[], Any]) -> None:
         try:
@@ -213,12 +274,12 @@ class _Steps:
             return
         self.ready.append(_Step(index, flow, action))
 
-    def outcome(self) -> tuple[dict[int, ParsedChain], dict[int, CostTrendError]]:
-        if self.fatal is not None:
-            for step in self.ready:
-                step.flow.close()
-            raise self.fatal
-        return self.results, self.errors
+
+@dataclass
+class _Failed:
+    """A chain whose pages could not be decoded."""
+
+    error: BaseException
 
 
 class _NoProgress:
@@ -310,9 +371,12 @@ class _BaseClient:
         self._sleep = sleep
 
     def __repr__(self) -> str:
+        # never raises, even for a client whose __init__ stopped half-way
+        endpoint = getattr(self, "endpoint", None)
         return (
-            f"{type(self).__name__}(endpoint={str(self.endpoint)!r}, "
-            f"credentials={self.credentials!r}, requests={self.request_count})"
+            f"{type(self).__name__}(endpoint={str(endpoint) if endpoint else None!r}, "
+            f"credentials={getattr(self, 'credentials', None)!r}, "
+            f"requests={getattr(self, '_request_count', 0)})"
         )
 
     @property
@@ -413,6 +477,33 @@ class _BaseClient:
             "the department list",
         )
 
+    def _trend_steps(
+        self, query: TrendQuery, plan: Sequence[WindowRequest], deadline_at: float | None
+    ) -> _Steps:
+        return _Steps(
+            [self._trend_flow(w, deadline_at) for w in plan],
+            [w.series.label for w in plan],
+            lambda i, pages: parse_chain(query, Chain(plan[i], pages)),
+        )
+
+    def _clients_steps(self, deadline_at: float | None) -> _Steps:
+        return _Steps(
+            [self._clients_flow(deadline_at)], ["the department list"], lambda i, pages: pages
+        )
+
+    @staticmethod
+    def _only_result(results: dict[int, Any], errors: dict[int, CostTrendError]) -> Any:
+        """The result of a run of one chain (raising its error)."""
+        if errors:
+            raise errors[0]
+        return results[0]
+
+    def _past_deadline(self, label: str) -> CostTrendError:
+        return TimeoutError(
+            f"the fetch ran past its deadline ({self.deadline:g}s) waiting for {label} (a "
+            "request, a credential refresh or a retry that did not end in time)"
+        )
+
     @staticmethod
     def _query(start: Any, end: Any, **kwargs: Any) -> TrendQuery:
         return TrendQuery(start, end, **kwargs)
@@ -429,12 +520,21 @@ class _BaseClient:
             started=dt.datetime.now(dt.UTC),
             requests_before=self.request_count,
             deadline_at=self._deadline_at(),
-            needs_departments="client_id" in query.by and query.client_ids is None,
+            # the list splits by department, or checks the ids asked for before any trend request
+            needs_departments="client_id" in query.by or query.client_ids is not None,
         )
 
     def _plan(self, fetch: _Fetch, departments: Sequence[int] | None) -> list[WindowRequest]:
-        """The windows to request; those the cache holds are served from it instead."""
-        plan = fetch.query.plan(departments, parallelism=self.max_concurrency)
+        """The windows to request; those the cache holds are served from it instead.
+
+        Raises:
+            QueryError: a department asked for is not in the organisation's list.
+        """
+        query = fetch.query
+        if query.client_ids is not None and departments is not None:
+            _check_departments(query.client_ids, departments)
+            departments = None
+        plan = query.plan(departments, parallelism=self.max_concurrency)
         if self.cache is not None:
             plan, fetch.stored, fetch.use = self.cache.split(fetch.query, plan)
         fetch.plan = plan
@@ -458,9 +558,15 @@ class _BaseClient:
         fetched = [results[i] for i in sorted(results) if plan[i].series not in failed]
         chains = fetched + [c for c in stored if c.request.series not in failed]
         served = [t for c in fetched for t in c.served_at]
-        as_of = pd.Timestamp(min(served), unit="s", tz="UTC") if served else pd.Timestamp(started)
+        # the service's clock, never ahead of ours: a Date from the future must not make
+        # buckets that have not happened yet (or still change) look settled
+        now = time.time()
+        as_of = pd.Timestamp(
+            min([*served, now]) if served else started.timestamp(), unit="s", tz="UTC"
+        )
         attrs = {
             "query": query.to_dict(),
+            "widened": query.widened,  # requested_start/_end in the query say from what
             "tz": query.tz,
             "as_of": as_of.tz_convert(query.tz).isoformat(),
             "fetched_at": pd.Timestamp(started).tz_convert(query.tz).isoformat(),
@@ -629,7 +735,8 @@ class CostTrendClient(_BaseClient):
         fetch = self._begin(query, on_error)
         ids = self._department_ids(fetch.deadline_at) if fetch.needs_departments else None
         plan = self._plan(fetch, ids)
-        results, errors = self._run_all(query, plan, fetch.deadline_at)
+        steps = self._trend_steps(query, plan, fetch.deadline_at)
+        results, errors = self._run(steps, fetch.deadline_at, progress=True)
         return self._finish(fetch, results, errors)
 
     def departments(self) -> pd.DataFrame:
@@ -638,83 +745,125 @@ class CostTrendClient(_BaseClient):
         Example:
             >>> client.departments().head()                                   # doctest: +SKIP
         """
-        pages = self._drive(self._clients_flow(self._deadline_at()))
-        return self._departments_frame(pages)
+        return self._departments_frame(self._department_pages(self._deadline_at()))
 
     def _department_ids(self, deadline_at: float | None) -> list[int]:
-        pages = self._drive(self._clients_flow(deadline_at))
+        pages = self._department_pages(deadline_at)
         return [int(i) for i in self._departments_frame(pages)["id"]]
+
+    def _department_pages(self, deadline_at: float | None) -> list[Page]:
+        steps = self._clients_steps(deadline_at)
+        return self._only_result(*self._run(steps, deadline_at, progress=False))
 
     # -- I/O ---------------------------------------------------------------------------------
 
-    def _run_all(
-        self, query: TrendQuery, plan: Sequence[WindowRequest], deadline_at: float | None
-    ) -> tuple[dict[int, ParsedChain], dict[int, CostTrendError]]:
+    def _run(
+        self, steps: _Steps, deadline_at: float | None, *, progress: bool
+    ) -> tuple[dict[int, Any], dict[int, CostTrendError]]:
         """Drive every chain, a page at a time, breadth first, on ``max_concurrency`` threads.
 
         Every chain's first page goes first (which tells the long chains from the empty ones),
         then continuations queue round-robin, so the long chains progress side by side and
         finish together instead of one of them running alone at the end.
+
+        Whatever a worker meets ends its chain with an error, never the thread alone. This
+        thread waits at most until the deadline (plus a little grace); on an interrupt
+        (``KeyboardInterrupt``, Jupyter's "interrupt kernel") no further request starts, and
+        answers still in flight are closed unread as they arrive.
         """
-        steps = _Steps(self, query, plan, deadline_at)
-        bar = _progress(len(plan), self.progress)
         lock = threading.Condition()
+        cancel = threading.Event()
+        alive = [min(self.max_concurrency, len(steps))]
+        bar = _progress(len(steps), self.progress if progress else False)
 
         def worker() -> None:
-            while True:
-                with lock:
-                    while not steps.ready and steps.active and steps.fatal is None:
-                        lock.wait()
-                    if steps.fatal is not None or not steps.ready:
-                        lock.notify_all()
-                        return
-                    step = steps.take()
-                outcome = self._step(step)
-                with lock:
-                    pages = steps.settle(step, outcome)
-                    lock.notify_all()
-                if pages is not None:
-                    parsed = steps.parse(step.index, pages)
+            try:
+                while True:
                     with lock:
-                        steps.store(step.index, parsed)
-                        bar.update(1)
+                        while (
+                            not steps.ready
+                            and steps.active
+                            and steps.fatal is None
+                            and not cancel.is_set()
+                        ):
+                            lock.wait()
+                        if cancel.is_set() or steps.fatal is not None or not steps.ready:
+                            return
+                        step = steps.take()
+                    outcome = self._step(step, cancel)
+                    with lock:
+                        pages = steps.settle(step, outcome)
                         lock.notify_all()
+                    if pages is not None:
+                        parsed = steps.parse(step.index, pages)
+                        with lock:
+                            steps.store(step.index, parsed)
+                            bar.update(1)
+            except BaseException as err:  # a bug in the bookkeeping: surface it, never hang
+                with lock:
+                    steps.crash(err)
+            finally:
+                with lock:
+                    alive[0] -= 1
+                    lock.notify_all()
 
         threads = [
             threading.Thread(target=worker, name=f"costtrend-{k}", daemon=True)
-            for k in range(min(self.max_concurrency, len(plan)))
+            for k in range(alive[0])
         ]
         try:
             for thread in threads:
                 thread.start()
-            for thread in threads:
-                thread.join()
+            self._wait(lock, alive, steps, cancel, deadline_at)
+        except BaseException:
+            cancel.set()
+            with lock:
+                steps.abandon(lambda label: CostTrendError(f"{label}: the fetch was interrupted"))
+                lock.notify_all()
+            raise
         finally:
             bar.close()
-        return steps.outcome()
+        with lock:
+            return steps.outcome()
 
-    def _step(self, step: _Step) -> Any:
+    def _wait(
+        self,
+        lock: threading.Condition,
+        alive: list[int],
+        steps: _Steps,
+        cancel: threading.Event,
+        deadline_at: float | None,
+    ) -> None:
+        """Wait for the workers; past the deadline, give up on what they still do."""
+        with lock:
+            while alive[0]:
+                if deadline_at is None:
+                    lock.wait()
+                    continue
+                left = deadline_at + _DEADLINE_GRACE - self._clock()
+                if left <= 0:
+                    cancel.set()
+                    steps.abandon(self._past_deadline)
+                    lock.notify_all()
+                    return
+                lock.wait(min(left, 0.25))
+
+    def _step(self, step: _Step, cancel: threading.Event) -> Any:
         """Do one action of a chain: send its request, or wait before a retry."""
         if isinstance(step.action, Send):
-            return self._send(step.action)
-        self._sleep_sync(step.action.seconds)
+            return self._send(step.action, cancel)
+        if self._sleep is None:
+            cancel.wait(step.action.seconds)  # an interrupted fetch's workers end at once
+        else:
+            self._sleep_sync(step.action.seconds)
         return None
 
-    def _drive(self, flow: Flow) -> list[Page]:
-        """Drive one chain to its end in this thread (the department list)."""
-        try:
-            action = next(flow)
-            while True:
-                if isinstance(action, Send):
-                    action = flow.send(self._send(action))
-                else:
-                    self._sleep_sync(action.seconds)
-                    action = flow.send(None)
-        except StopIteration as stop:
-            return stop.value
-
-    def _send(self, action: Send) -> Any:
+    def _send(self, action: Send, cancel: threading.Event | None = None) -> Any:
+        """Send one request and read its body: the answer, or the error met (never raised)."""
         request = action.request
+        where = f"sending {request.method} {request.url.path}"
+        if cancel is not None and cancel.is_set():
+            return CostTrendError(f"the fetch was interrupted before {where}")
         request.extensions["timeout"] = httpx.Timeout(action.timeout).as_dict()
         self._count_request()
         started = self._clock()
@@ -723,6 +872,8 @@ class CostTrendClient(_BaseClient):
             try:
                 body = bytearray()
                 for chunk in response.iter_bytes():
+                    if cancel is not None and cancel.is_set():
+                        return CostTrendError(f"the fetch was interrupted while {where}")
                     body += chunk
                     if len(body) > MAX_PAGE_BYTES:
                         return Answer(response.status_code, response.headers, b"", MAX_PAGE_BYTES)
@@ -734,6 +885,10 @@ class CostTrendClient(_BaseClient):
                 response.close()
         except httpx.HTTPError as err:
             return translate_transport_error(err, request)
+        except CostTrendError as err:  # from signing: a credential provider that failed
+            return err
+        except Exception as err:  # a closed client, a bug: the chain's error, not the thread's
+            return _unexpected(err, where)
         return Answer(response.status_code, response.headers, bytes(body))
 
 
@@ -805,71 +960,73 @@ class AsyncCostTrendClient(_BaseClient):
         fetch = self._begin(query, on_error)
         ids = await self._department_ids(fetch.deadline_at) if fetch.needs_departments else None
         plan = self._plan(fetch, ids)
-        results, errors = await self._run_all(query, plan, fetch.deadline_at)
+        steps = self._trend_steps(query, plan, fetch.deadline_at)
+        results, errors = await self._run(steps, fetch.deadline_at, progress=True)
         return self._finish(fetch, results, errors)
 
     async def departments(self) -> pd.DataFrame:
         """The organisation's departments: ``id``, ``name``, ``parent_id``, ``level``."""
-        pages = await self._drive(self._clients_flow(self._deadline_at()))
-        return self._departments_frame(pages)
+        return self._departments_frame(await self._department_pages(self._deadline_at()))
 
     async def _department_ids(self, deadline_at: float | None) -> list[int]:
-        pages = await self._drive(self._clients_flow(deadline_at))
+        pages = await self._department_pages(deadline_at)
         return [int(i) for i in self._departments_frame(pages)["id"]]
 
-    async def _run_all(
-        self, query: TrendQuery, plan: Sequence[WindowRequest], deadline_at: float | None
-    ) -> tuple[dict[int, ParsedChain], dict[int, CostTrendError]]:
+    async def _department_pages(self, deadline_at: float | None) -> list[Page]:
+        steps = self._clients_steps(deadline_at)
+        return self._only_result(*await self._run(steps, deadline_at, progress=False))
+
+    async def _run(
+        self, steps: _Steps, deadline_at: float | None, *, progress: bool
+    ) -> tuple[dict[int, Any], dict[int, CostTrendError]]:
         """Drive every chain a page at a time, breadth first (see the sync client)."""
-        steps = _Steps(self, query, plan, deadline_at)
-        bar = _progress(len(plan), self.progress)
+        bar = _progress(len(steps), self.progress if progress else False)
         lock = asyncio.Condition()
 
         async def worker() -> None:
-            while True:
-                async with lock:
-                    await lock.wait_for(
-                        lambda: bool(steps.ready) or not steps.active or steps.fatal is not None
-                    )
-                    if steps.fatal is not None or not steps.ready:
+            try:
+                while True:
+                    async with lock:
+                        await lock.wait_for(
+                            lambda: bool(steps.ready) or not steps.active or steps.fatal is not None
+                        )
+                        if steps.fatal is not None or not steps.ready:
+                            lock.notify_all()
+                            return
+                        step = steps.take()
+                    outcome = await self._step(step)
+                    async with lock:
+                        pages = steps.settle(step, outcome)
+                        if pages is not None:
+                            steps.store(step.index, steps.parse(step.index, pages))
+                            bar.update(1)
                         lock.notify_all()
-                        return
-                    step = steps.take()
-                if isinstance(step.action, Send):
-                    outcome = await self._send(step.action)
-                else:
-                    await self._sleep_async(step.action.seconds)
-                    outcome = None
+            except Exception as err:  # a bug in the bookkeeping: surface it, never hang
+                steps.crash(err)
                 async with lock:
-                    pages = steps.settle(step, outcome)
-                    if pages is not None:
-                        steps.store(step.index, steps.parse(step.index, pages))
-                        bar.update(1)
                     lock.notify_all()
 
+        left = None if deadline_at is None else deadline_at + _DEADLINE_GRACE - self._clock()
         try:
-            async with asyncio.TaskGroup() as group:
-                for _ in range(min(self.max_concurrency, len(plan))):
+            async with asyncio.timeout(left), asyncio.TaskGroup() as group:
+                for _ in range(min(self.max_concurrency, len(steps))):
                     group.create_task(worker())
+        except TimeoutError_:
+            steps.abandon(self._past_deadline)
         except BaseExceptionGroup as group_error:  # no exception group escapes the public API
-            raise _first_leaf(group_error) from None
+            raise _library_error(group_error) from None
         finally:
             bar.close()
         return steps.outcome()
 
-    async def _drive(self, flow: Flow) -> list[Page]:
-        try:
-            action = next(flow)
-            while True:
-                if isinstance(action, Send):
-                    action = flow.send(await self._send(action))
-                else:
-                    await self._sleep_async(action.seconds)
-                    action = flow.send(None)
-        except StopIteration as stop:
-            return stop.value
+    async def _step(self, step: _Step) -> Any:
+        if isinstance(step.action, Send):
+            return await self._send(step.action)
+        await self._sleep_async(step.action.seconds)
+        return None
 
     async def _send(self, action: Send) -> Any:
+        """Send one request and read its body: the answer, or the error met (never raised)."""
         request = action.request
         request.extensions["timeout"] = httpx.Timeout(action.timeout).as_dict()
         self._count_request()
@@ -890,16 +1047,26 @@ class AsyncCostTrendClient(_BaseClient):
             return TimeoutError(f"the answer to {request.url.path} took over {action.timeout:g}s")
         except httpx.HTTPError as err:
             return translate_transport_error(err, request)
+        except CostTrendError as err:  # from signing: a credential provider that failed
+            return err
+        except Exception as err:  # a closed client, a bug: the chain's error, not the task's
+            return _unexpected(err, f"sending {request.method} {request.url.path}")
         return Answer(response.status_code, response.headers, bytes(body))
 
 
 TimeoutError_ = asyncio.TimeoutError  # the builtin, which our TimeoutError shadows here
+#: How long past its deadline a fetch waits for work that does not answer (a hung credential
+#: provider, a file that blocks) before it gives up on it.
+_DEADLINE_GRACE = 0.5
 
 
-def _first_leaf(group: BaseExceptionGroup) -> BaseException:
+def _library_error(group: BaseExceptionGroup) -> BaseException:
+    """The first of our errors in an exception group, else one of ours naming the cause."""
     for exc in group.exceptions:
         if isinstance(exc, BaseExceptionGroup):
-            return _first_leaf(exc)
+            return _library_error(exc)
         if isinstance(exc, CostTrendError):
             return exc
-    return group
+        if not isinstance(exc, Exception):  # KeyboardInterrupt, SystemExit: let them be
+            return exc
+    return _unexpected(group.exceptions[0], "fetching")

@@ -40,6 +40,7 @@ __all__ = [
     "MAX_WINDOW_BUCKETS",
     "MODEL_TYPES",
     "SERVICE_UTC_OFFSET",
+    "RangeWidenedWarning",
     "SeriesKey",
     "TrendQuery",
     "WindowRequest",
@@ -49,7 +50,7 @@ Granularity = Literal["hourly", "daily"]
 GRANULARITIES: tuple[str, ...] = ("hourly", "daily")
 GROUP_COLUMNS: tuple[str, ...] = ("model_type", "client_id")
 
-#: The model types the vendor documents (API.md); others pass through with a warning.
+#: The model types the vendor documents (API.md); others are refused before any request.
 MODEL_TYPES: tuple[str, ...] = (
     "Chat",
     "ChatMultimodal",
@@ -79,6 +80,12 @@ MAX_SPAN: dict[str, pd.Timedelta] = {
 }
 EARLIEST = pd.Timestamp("2015-01-01", tz="UTC")
 _MILLISECONDS_THRESHOLD = 10**11  # Unix seconds reach this in the year 5138
+#: Department, API key and member ids are positive 64-bit integers.
+MIN_ID, MAX_ID = 1, 2**63 - 1
+
+
+class RangeWidenedWarning(UserWarning):
+    """A range off the bucket grid was widened outward to whole buckets."""
 
 
 class SeriesKey(NamedTuple):
@@ -200,6 +207,15 @@ class TrendQuery:
         widened_start, widened_end = self._widen(req_start, req_end)
         object.__setattr__(self, "start", widened_start)
         object.__setattr__(self, "end", widened_end)
+        if self.widened:
+            warnings.warn(
+                f"[{req_start.isoformat()}, {req_end.isoformat()}) is off the {granularity} "
+                f"bucket grid: fetching the whole buckets [{widened_start.isoformat()}, "
+                f"{widened_end.isoformat()}) instead. Adjacent ranges must meet on the grid, or "
+                "the bucket they share is counted in both.",
+                RangeWidenedWarning,
+                stacklevel=2,
+            )
         object.__setattr__(
             self,
             "rebucket",
@@ -537,31 +553,39 @@ def _check_model_types(model_types: Any) -> tuple[str, ...] | None:
         if not isinstance(t, str) or not t.strip() or "," in t:
             raise QueryError(f"model_types must be names such as 'Chat', got {t!r}.")
         t = t.strip()
-        if t not in MODEL_TYPES:
-            close = difflib.get_close_matches(t, MODEL_TYPES, n=1)
-            hint = f" (did you mean {close[0]!r}?)" if close else ""
-            warnings.warn(
-                f"unknown model type {t!r}{hint}; it is passed to the service as is. "
-                f"Known types: {', '.join(MODEL_TYPES)}.",
-                UserWarning,
-                stacklevel=3,
-            )
+        t = _canonical_model_type(t)
         if t not in out:
             out.append(t)
     return tuple(out)
 
 
+_MODEL_TYPES_BY_LOWER = {t.lower(): t for t in MODEL_TYPES}
+
+
+def _canonical_model_type(name: str) -> str:
+    """The catalogue's spelling of a model type, matched case-insensitively."""
+    found = _MODEL_TYPES_BY_LOWER.get(name.lower())
+    if found is None:
+        close = difflib.get_close_matches(name, MODEL_TYPES, n=1)
+        hint = f" Did you mean {close[0]!r}?" if close else ""
+        raise QueryError(
+            f"unknown model type {name[:60]!r}.{hint} The service knows: {', '.join(MODEL_TYPES)}."
+        )
+    return found
+
+
 def _check_single_id(value: Any, name: str) -> int | None:
     if value is None:
         return None
+    shown = repr(value) if len(repr(value)) <= 40 else repr(value)[:37] + "..."
     if isinstance(value, bool) or not isinstance(value, (numbers.Integral, str)):
-        raise QueryError(f"{name} must be an integer id, not {value!r}.")
-    try:
-        number = int(value)
-    except ValueError as err:
-        raise QueryError(f"{name} must be an integer id, not {value!r}.") from err
-    if number < 0:
-        raise QueryError(f"{name} must be a non-negative id, not {value!r}.")
+        raise QueryError(f"{name} must be an integer id, not {shown}.")
+    text = value.strip() if isinstance(value, str) else value
+    if isinstance(text, str) and not (text.isascii() and text.isdigit()):
+        raise QueryError(f"{name} must be an integer id such as 10002, not {shown}.")
+    number = int(text)
+    if not MIN_ID <= number <= MAX_ID:
+        raise QueryError(f"{name} must be an id from {MIN_ID} to {MAX_ID} (2**63-1), not {shown}.")
     return number
 
 
@@ -580,12 +604,12 @@ def _check_members(values: Any) -> tuple[str, ...] | None:
     out = []
     for v in _as_list(values, "member_user_ids"):
         text = str(v).strip() if isinstance(v, (str, numbers.Integral)) else ""
-        if isinstance(v, bool) or not text or "," in text or " " in text:
+        if isinstance(v, bool) or not (text.isascii() and text.isdigit()):
             raise QueryError(
                 f"member_user_ids must be a list of ids such as [1001, 1002], got {v!r}; "
                 "pass [] for the department alone."
             )
-        out.append(text)
+        out.append(str(_check_single_id(text, "member_user_ids")))
     return tuple(dict.fromkeys(out))
 
 

@@ -144,7 +144,7 @@ def test_unsplit_fetch_aggregates_and_records_provenance():
         == pd.Timestamp(NOW, unit="s", tz="UTC").tz_convert("Asia/Shanghai").isoformat()
     )
     assert attrs["request_count"] == len(fake.requests)
-    assert attrs["request_ids"][0] == "req-1"
+    assert attrs["request_ids"][0] == "req-2"  # req-1: the department list, to check the ids
     assert attrs["query"]["model_types"] == ["Chat", "TTS"] and attrs["missing_series"] == []
     assert SECRET not in json.dumps(attrs, default=str)
     assert fake.trend_requests()[0]["clientIds"] == "1,7"

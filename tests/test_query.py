@@ -8,7 +8,7 @@ import pytest
 
 from costtrend_nb import TrendQuery
 from costtrend_nb.errors import QueryError
-from costtrend_nb.query import MODEL_TYPES, SeriesKey, to_timestamp
+from costtrend_nb.query import MODEL_TYPES, RangeWidenedWarning, SeriesKey, to_timestamp
 
 SH = "Asia/Shanghai"
 
@@ -61,7 +61,7 @@ def test_naive_dates_are_wall_clock_in_tz():
         ({"member_user_ids": ["1,2"], "client_ids": 3}, "member_user_ids must be a list of ids"),
         ({"client_ids": []}, "client_ids is empty"),
         ({"client_ids": ["x"]}, "client_ids must be an integer id"),
-        ({"client_ids": [-1]}, "non-negative"),
+        ({"client_ids": [-1]}, "an id from 1 to"),
         ({"model_types": []}, "model_types is empty"),
         ({"model_types": [3]}, "model_types must be names"),
         ({"by": "department"}, "by must name 'model_type', 'client_id'"),
@@ -80,16 +80,89 @@ def test_bad_input_raises_query_error(kwargs, message):
         TrendQuery(args.pop("start"), args.pop("end"), **args)
 
 
-def test_unknown_model_type_warns_and_passes_through():
-    with pytest.warns(UserWarning) as record:
-        q = TrendQuery("2026-11-01", "2026-11-02", model_types="chat,LLM")
-    messages = [str(w.message) for w in record]
-    assert "unknown model type 'chat' (did you mean 'Chat'?)" in messages[0]
-    assert "Known types: Chat, ChatMultimodal" in messages[0]
-    assert messages[1].startswith("unknown model type 'LLM';")
-    assert record[0].filename == __file__
-    assert q.model_types == ("chat", "LLM")
-    assert q.to_params()["modelTypes"] == "chat,LLM"
+def test_model_types_match_the_catalogue_whatever_their_case():
+    q = TrendQuery("2026-11-01", "2026-11-02", model_types="chat, tts,CHATMULTIMODAL,asr")
+    assert q.model_types == ("Chat", "TTS", "ChatMultimodal", "ASR")
+    assert q.to_params()["modelTypes"] == "Chat,TTS,ChatMultimodal,ASR"
+    assert TrendQuery("2026-11-01", "2026-11-02", model_types=["Chat", "chat"]).model_types == (
+        "Chat",
+    )
+
+
+@pytest.mark.parametrize("name", ["LLM", "Chat2", "chatt", "Cha t", "Ｃhat", "Image"])
+def test_unknown_model_types_are_refused_listing_the_valid_ones(name):
+    with pytest.raises(QueryError) as info:
+        TrendQuery("2026-11-01", "2026-11-02", model_types=[name])
+    message = str(info.value)
+    assert "unknown model type" in message
+    assert "Chat, ChatMultimodal, ChatFullmodal" in message and "ASR" in message
+
+
+@pytest.mark.parametrize("name", ["client_ids", "api_key_id"])
+@pytest.mark.parametrize(
+    "value",
+    [0, -1, 2**63, 9223372036854775808, "9223372036854775808", "abc", "1e3", "١٢", " ", 1.5],
+)
+def test_ids_outside_1_to_2_63_minus_1_are_refused(name, value):
+    kwargs = {"client_ids": 7, name: value} if name == "api_key_id" else {name: value}
+    with pytest.raises(QueryError, match=name):
+        TrendQuery("2026-11-01", "2026-11-02", **kwargs)
+
+
+@pytest.mark.parametrize("value", [1, 2**63 - 1, "9223372036854775807", " 42 "])
+def test_ids_inside_the_range_are_kept(value):
+    q = TrendQuery("2026-11-01", "2026-11-02", client_ids=value, api_key_id=value)
+    assert q.client_ids == (int(value),) and q.api_key_id == int(value)
+
+
+@pytest.mark.parametrize("members", [["0"], [2**63], ["12a"], ["-3"]])
+def test_member_ids_outside_the_range_are_refused(members):
+    with pytest.raises(QueryError, match="member_user_ids"):
+        TrendQuery("2026-11-01", "2026-11-02", client_ids=7, member_user_ids=members)
+
+
+@pytest.mark.parametrize(
+    ("start", "end", "granularity", "tz", "fetched"),
+    [
+        ("2026-05-03 13:30", "2026-05-03 18:00", "hourly", "Asia/Shanghai", ("13:00", "18:00")),
+        ("2026-05-03 13:00", "2026-05-03 17:59:59", "hourly", "UTC", ("13:00", "18:00")),
+        ("2026-05-03 06:00", "2026-05-05", "daily", "Asia/Shanghai", ("00:00", "00:00")),
+        ("2026-05-03", "2026-05-04 00:00:01", "daily", "Europe/London", ("00:00", "00:00")),
+    ],
+)
+def test_a_range_off_the_grid_is_widened_with_a_warning_naming_the_fetched_range(
+    start, end, granularity, tz, fetched
+):
+    with pytest.warns(RangeWidenedWarning) as record:
+        q = TrendQuery(start, end, granularity=granularity, tz=tz)
+    assert len(record) == 1 and record[0].filename == __file__
+    message = str(record[0].message)
+    assert q.widened and q.start.isoformat() in message and q.end.isoformat() in message
+    assert "Adjacent ranges must meet on the grid" in message
+    assert (q.start.strftime("%H:%M"), q.end.strftime("%H:%M")) == fetched
+
+
+def test_ranges_on_the_grid_do_not_warn():
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        TrendQuery("2026-05-03 13:00", "2026-05-03 18:00")
+        TrendQuery("2026-05-03", "2026-05-05", granularity="daily")
+        TrendQuery("2026-03-07", "2026-03-10", granularity="daily", tz="America/New_York")
+
+
+def test_adjacent_off_grid_ranges_share_a_bucket_and_the_frame_records_the_widening():
+    from costtrend_nb import CostTrendClient
+
+    client = CostTrendClient.demo()
+    with pytest.warns(RangeWidenedWarning):
+        first = client.fetch("2026-05-03 10:00", "2026-05-03 13:30", model_types="Chat")
+    with pytest.warns(RangeWidenedWarning):
+        second = client.fetch("2026-05-03 13:30", "2026-05-03 16:00", model_types="Chat")
+    assert first.attrs["widened"] and second.attrs["widened"]
+    assert first.attrs["query"]["requested_end"] == "2026-05-03T13:30:00+08:00"
+    assert first.attrs["query"]["end"] == "2026-05-03T14:00:00+08:00"
+    assert second.attrs["query"]["start"] == "2026-05-03T13:00:00+08:00"
+    assert first.timestamp.max() == second.timestamp.min()  # the 13:00 hour is in both
 
 
 def test_known_model_types_do_not_warn():
