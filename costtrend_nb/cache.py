@@ -152,7 +152,8 @@ class Cache:
         self._warned_folder = False
 
     def __repr__(self) -> str:
-        return f"Cache({str(self.root)!r}, endpoint={self.endpoint!r})"
+        root, endpoint = getattr(self, "root", None), getattr(self, "endpoint", None)
+        return f"Cache({str(root) if root is not None else None!r}, endpoint={endpoint!r})"
 
     @property
     def directory(self) -> Path:

@@ -15,6 +15,7 @@ Decisions this module makes where the vendor documents nothing (see README, "Dec
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import difflib
 import itertools
@@ -115,7 +116,7 @@ class WindowRequest:
     params: dict[str, str] = field(hash=False)
 
 
-@dataclass(frozen=True, init=False)
+@dataclass(frozen=True, init=False, repr=False)
 class TrendQuery:
     """A validated, normalised query of the cost trend endpoint.
 
@@ -228,6 +229,14 @@ class TrendQuery:
                 f"allowed for {granularity} data; split it into shorter ranges"
                 + (" or use granularity='daily'." if granularity == "hourly" else ".")
             )
+
+    def __repr__(self) -> str:
+        # never raises, even for a query whose __init__ refused its input half-way (a
+        # traceback that shows locals shows this one)
+        shown = ", ".join(
+            f"{f.name}={getattr(self, f.name, '<unset>')!r}" for f in dataclasses.fields(self)
+        )
+        return f"TrendQuery({shown})"
 
     # -- derived facts ---------------------------------------------------------------------
 

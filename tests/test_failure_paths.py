@@ -26,6 +26,7 @@ import pytest
 from costtrend_nb import AsyncCostTrendClient, CostTrendClient, Credentials, TrendQuery
 from costtrend_nb import errors as E
 from costtrend_nb.auth import AcsV3Auth, Secret
+from costtrend_nb.cache import Cache
 from costtrend_nb.emulator import (
     DEMO_ACCESS_KEY_ID,
     DEMO_ACCESS_KEY_SECRET,
@@ -445,10 +446,35 @@ def test_errors_from_the_client_carry_no_secret_in_any_frame(fetch):
 # -- objects that never raise in repr, and never pickle a secret --------------------------------
 
 
-def test_repr_never_raises_even_half_built():
-    for cls in (CostTrendClient, AsyncCostTrendClient, Credentials, AcsV3Auth, Secret):
-        text = repr(cls.__new__(cls))
-        assert cls.__name__ in text
+HALF_BUILT = [
+    CostTrendClient,
+    AsyncCostTrendClient,
+    Credentials,
+    AcsV3Auth,
+    Secret,
+    TrendQuery,
+    Cache,
+    Emulator,
+    EmulatorServer,
+    EmulatorTransport,
+]
+
+
+@pytest.mark.parametrize("cls", HALF_BUILT, ids=lambda c: c.__name__)
+def test_repr_never_raises_even_half_built(cls):
+    text = repr(cls.__new__(cls))  # what a traceback showing locals meets when __init__ raised
+    assert cls.__name__ in text
+
+
+def test_the_emulator_never_shows_its_key_pairs():
+    emulator = Emulator(key_pairs={"LTAI5texample": SECRET}, sts_tokens={TOKEN: "LTAI5texample"})
+    assert SECRET not in repr(emulator) and TOKEN not in repr(emulator)
+
+
+def test_a_constructor_that_refuses_its_input_leaves_no_unprintable_frame():
+    with pytest.raises(E.QueryError) as info:
+        TrendQuery("2026-11-01", "2026-11-02", model_types="LLM")
+    assert "TrendQuery(start=" in formatted(info.value)
     with pytest.raises(E.QueryError):
         CostTrendClient(DEMO, timeout=-1)
 

@@ -295,7 +295,7 @@ def _check_date(value: str, now: float) -> float:
     return sent.timestamp()
 
 
-@dataclass
+@dataclass(repr=False)
 class Emulator:
     """The Model Router billing endpoints, answering from the demo organisation.
 
@@ -318,6 +318,15 @@ class Emulator:
     org: Organisation | None = None
     max_nonces: int = MAX_NONCES  #: nonces remembered at most; past it the oldest are forgotten
     max_queries: int = MAX_QUERIES  #: queries whose attempts are counted at most
+
+    def __repr__(self) -> str:
+        # the key pairs are secrets (a test's own); never raises, even half-built
+        keys = getattr(self, "key_pairs", None)
+        return (
+            f"Emulator(seed={getattr(self, 'seed', None)!r}, now={getattr(self, 'now', None)!r}, "
+            f"faults={getattr(self, 'faults', None)!r}, "
+            f"key_pairs=<{len(keys) if isinstance(keys, dict) else '?'} hidden>)"
+        )
 
     def __post_init__(self) -> None:
         self.now = int(self.now)
