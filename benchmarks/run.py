@@ -3,6 +3,7 @@
     python benchmarks/run.py            # the full run (about 15 minutes on 2 cores)
     python benchmarks/run.py --quick    # a smoke run: checks the harness, not the speed
     python benchmarks/run.py --only B2  # one workload
+    python benchmarks/run.py --only B7  # the CSV writer's peak memory
 
 Prints one table: medians of the runs after a warm-up, with min and max, and the machine.
 See benchmarks/README.md for what each workload and baseline is.
@@ -479,7 +480,7 @@ def b4_report(quick: bool, repeat: int) -> list[Row]:
                 capture_output=True,
             )
 
-        empty_time, _ = measure(lambda: run(str(empty)), repeat)
+        empty_time, _ = measure(lambda: run(str(empty), "--demo"), repeat)
         if quick:
             ours_time, _ = measure(lambda: run("00", "--demo"), 1, warmup=0)
             workload = "costtrend-nb report 00 --demo (quick)"
@@ -534,6 +535,124 @@ def b5_import(quick: bool, repeat: int) -> list[Row]:
     ]
 
 
+# -- B7 csv: writing a large frame ----------------------------------------------------------------
+
+
+def synthetic_tidy(rows: int) -> Any:
+    """A tidy frame of ``rows`` rows with the contract's dtypes (README, "The tidy frame"):
+    hourly buckets of a year for each (model type, department, metric), seeded values."""
+    import numpy as np
+    import pandas as pd
+
+    from costtrend_nb.catalogue import METRICS
+    from costtrend_nb.query import MODEL_TYPES
+
+    metrics = list(METRICS)
+    units = sorted({m.unit for m in METRICS.values()})
+    hours = 366 * 24
+    i = np.arange(rows)
+    series = i // hours
+    metric = series % len(metrics)
+    stamps = pd.Timestamp("2025-11-20", tz="Asia/Shanghai").value + (i % hours) * 3_600 * 10**9
+    values = np.round(np.random.default_rng(0).gamma(2.0, 50.0, rows), 4)
+    return pd.DataFrame(
+        {
+            "timestamp": pd.DatetimeIndex(stamps, tz="UTC").tz_convert("Asia/Shanghai"),
+            "model_type": pd.Categorical.from_codes(
+                (series // len(metrics)) % len(MODEL_TYPES), categories=list(MODEL_TYPES)
+            ),
+            "client_id": pd.array(10001 + (series // 97) % 8, dtype="Int64"),
+            "metric": pd.Categorical.from_codes(metric, categories=metrics),
+            "value": values,
+            "unit": pd.Categorical.from_codes(
+                [units.index(METRICS[m].unit) for m in metrics], categories=units
+            )[metric],
+            "complete": (i % hours) < hours - 3,
+        }
+    )
+
+
+def _rss_kib(field: str) -> int:
+    with open("/proc/self/status") as status:
+        for line in status:
+            if line.startswith(field + ":"):
+                return int(line.split()[1])
+    raise RuntimeError(f"no {field} in /proc/self/status")
+
+
+def old_csv_writer(df: Any, path: Path) -> None:
+    """What the command did before: ISO text for the whole frame, then one string, written."""
+    out = df.copy()
+    out["timestamp"] = out["timestamp"].map(lambda t: t.isoformat())
+    path.write_text(out.to_csv(index=False), encoding="utf-8")
+
+
+def b7_child(writer: str, rows: int, target: str) -> None:
+    """In a fresh process: build the frame, then write it and print its peak memory as JSON.
+
+    The peak is the resident set's high-water mark (``VmHWM``, reset through
+    ``/proc/self/clear_refs`` once the frame is built) minus the resident set before writing.
+    """
+    import ctypes
+
+    from costtrend_nb.output import write_frame
+
+    def write(frame: Any, path: str) -> None:
+        if writer == "ours":
+            write_frame(frame, path, "csv", {"rows": len(frame)})
+        else:
+            old_csv_writer(frame, Path(path))
+
+    write(synthetic_tidy(1_000), target)  # warm-up: modules loaded, caches filled
+    df = synthetic_tidy(rows)
+    frame_bytes = int(df.memory_usage(deep=True, index=True).sum())
+    gc.collect()
+    ctypes.CDLL("libc.so.6").malloc_trim(0)
+    with open("/proc/self/clear_refs", "w") as refs:
+        refs.write("5")  # reset VmHWM to the current resident set
+    before = _rss_kib("VmRSS")
+    began = time.perf_counter()
+    write(df, target)
+    seconds = time.perf_counter() - began
+    extra = (_rss_kib("VmHWM") - before) * 1024
+    print(json.dumps({"frame": frame_bytes, "extra": extra, "seconds": seconds}))
+
+
+def _b7_run(writer: str, rows: int) -> dict[str, float]:
+    with tempfile.TemporaryDirectory() as scratch:
+        done = subprocess.run(
+            [sys.executable, __file__, "--b7-child", writer, str(rows), f"{scratch}/b7.csv"],
+            check=True,
+            capture_output=True,
+            text=True,
+        )
+    return json.loads(done.stdout)
+
+
+def b7_csv(quick: bool, repeat: int) -> list[Row]:
+    rows = 200_000 if quick else 10_000_000
+    n = 1 if quick else max(1, min(repeat, 3))
+    ours = [_b7_run("ours", rows) for _ in range(n)]
+    base = [_b7_run("baseline", rows) for _ in range(n)]
+    frame = ours[0]["frame"]
+    ours_extra = statistics.median(r["extra"] for r in ours) / frame
+    base_extra = statistics.median(r["extra"] for r in base) / frame
+    ours_s = statistics.median(r["seconds"] for r in ours)
+    base_s = statistics.median(r["seconds"] for r in base)
+    return [
+        Row(
+            "B7",
+            f"csv: write a {rows:,}-row tidy frame ({frame / 1e6:,.0f} MB deep) with the "
+            "command's writer",
+            f"peak +{ours_extra:.2f}x the frame ({ours_s:.1f} s, n={n})",
+            f"old writer: ISO copy + df.to_csv() to one string +{base_extra:.2f}x ({base_s:.1f} s)",
+            f"{base_extra / ours_extra:.0f}x less extra memory",
+            "peak extra < 0.5x the frame",
+            _met(ours_extra < 0.5, quick),
+        )
+    ]
+
+
 def _met(ok: bool, quick: bool) -> str:
     if quick:
         return "(quick)"
@@ -579,7 +698,13 @@ def table(rows: list[Row]) -> str:
     return "\n".join(lines)
 
 
-WORKLOADS = {"B1": b1_fetch, "B2": b2_b3_parse, "B4": b4_report, "B5": b5_import}
+WORKLOADS = {
+    "B1": b1_fetch,
+    "B2": b2_b3_parse,
+    "B4": b4_report,
+    "B5": b5_import,
+    "B7": b7_csv,
+}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -594,7 +719,12 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--only", action="append", choices=sorted(WORKLOADS), help="run only these")
     parser.add_argument("--json", type=Path, help="also write the rows as JSON here")
+    parser.add_argument("--b7-child", nargs=3, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
+    if args.b7_child:
+        writer, rows, target = args.b7_child
+        b7_child(writer, int(rows), target)
+        return 0
     repeat = 1 if args.quick else args.repeat
     rows: list[Row] = []
     for name, workload in WORKLOADS.items():

@@ -7,6 +7,9 @@ Examples::
     costtrend-nb emulator --port 8080 --latency-ms 20
     costtrend-nb report --demo -o reports
     costtrend-nb cache info
+
+Exit status: 0 done, 1 an error from the service (or a file that could not be written),
+2 bad input (nothing was sent), 130 interrupted. Every error is one line on standard error.
 """
 
 from __future__ import annotations
@@ -14,154 +17,51 @@ from __future__ import annotations
 import argparse
 import logging
 import sys
+import warnings
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
-from . import __version__
+from .arguments import FORMATS, PROG, build_parser
 from .errors import CostTrendError, QueryError
+from .output import OutputError, check_writable, require_pyarrow, write_frame
 
-__all__ = ["main"]
+__all__ = ["build_parser", "main"]
 
-FORMATS = ("csv", "json", "parquet")
-
-
-def _csv_list(text: str) -> list[str]:
-    return [part.strip() for part in text.split(",") if part.strip()]
-
-
-def _client_options(parser: argparse.ArgumentParser) -> None:
-    group = parser.add_argument_group("connection")
-    group.add_argument("--demo", action="store_true", help="use the built-in demo emulator")
-    group.add_argument(
-        "--endpoint",
-        default=None,
-        help="service URL (default: $COSTTREND_NB_ENDPOINT or the vendor's)",
-    )
-    group.add_argument(
-        "--allow-http", action="store_true", help="allow plain http to a non-loopback host"
-    )
-    group.add_argument("--timeout", type=float, default=10.0, help="seconds per request")
-    group.add_argument("--max-concurrency", type=int, default=8, help="request chains at once")
-    group.add_argument("-v", "--verbose", action="count", default=0, help="log requests (-vv)")
+NO_CREDENTIALS = (
+    "no Alibaba Cloud credentials found: set ALIBABA_CLOUD_ACCESS_KEY_ID and "
+    "ALIBABA_CLOUD_ACCESS_KEY_SECRET (or run `aliyun configure`), or pass --demo to use the "
+    "built-in synthetic demo data."
+)
 
 
-def _output_options(parser: argparse.ArgumentParser, *, required: bool) -> None:
-    parser.add_argument(
-        "-o",
-        "--output",
-        required=required,
-        help="file to write ('-' for standard output)",
-    )
-    parser.add_argument(
-        "--format", choices=FORMATS, default=None, help="csv, json or parquet (default: by suffix)"
-    )
+# -- where the data comes from ------------------------------------------------------------------
 
 
-def build_parser() -> argparse.ArgumentParser:
-    """The argument parser of ``costtrend-nb``."""
-    parser = argparse.ArgumentParser(
-        prog="costtrend-nb",
-        description="Fetch and report Alibaba Cloud Model Router spend.",
-    )
-    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
-    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+def _credentials(demo: bool) -> Any:
+    """The configured credentials; None for the demo. Never falls back to the demo silently.
 
-    fetch = commands.add_parser("fetch", help="fetch the cost trend as a tidy table")
-    fetch.add_argument("--start", required=True, help="range start (ISO date/time or Unix s)")
-    fetch.add_argument("--end", required=True, help="range end, exclusive")
-    fetch.add_argument("--granularity", choices=("hourly", "daily"), default="hourly")
-    fetch.add_argument("--tz", default="Asia/Shanghai", help="IANA time zone (Asia/Shanghai)")
-    fetch.add_argument("--model-types", type=_csv_list, default=None, help="e.g. Chat,TTS")
-    fetch.add_argument("--client-ids", type=_csv_list, default=None, help="department ids")
-    fetch.add_argument(
-        "--by", type=_csv_list, default=[], help="split by model_type and/or client_id"
-    )
-    fetch.add_argument("--max-results", type=int, default=100, help="points per page")
-    fetch.add_argument(
-        "--on-error",
-        choices=("raise", "partial"),
-        default="raise",
-        help="'partial' keeps the series that arrived when others fail",
-    )
-    _output_options(fetch, required=True)
-    _client_options(fetch)
-    fetch.add_argument(
-        "--cache-dir",
-        default=None,
-        help="keep settled buckets here and fetch only the rest (off by default)",
-    )
-    fetch.set_defaults(run=_run_fetch)
+    Raises:
+        QueryError: nothing is configured and ``--demo`` was not given.
+    """
+    from . import Credentials
 
-    departments = commands.add_parser("departments", help="list the departments")
-    _output_options(departments, required=False)
-    _client_options(departments)
-    departments.set_defaults(run=_run_departments)
-
-    report = commands.add_parser(
-        "report",
-        help="run the analysis notebooks and export self-contained HTML reports",
-        description="Run notebooks with papermill (figures drawn, no widgets) and export each "
-        "as one self-contained HTML file, with a table of contents and a provenance footer.",
-    )
-    report.add_argument(
-        "notebooks", nargs="*", help="notebook names or prefixes, e.g. 01 (default: all)"
-    )
-    report.add_argument("-o", "--output", default="reports", help="folder for the reports")
-    report.add_argument("--start", default=None, help="range start (default: the notebook's)")
-    report.add_argument("--end", default=None, help="range end, exclusive")
-    report.add_argument("--tz", default=None, help="IANA time zone")
-    report.add_argument("--granularity", choices=("hourly", "daily"), default=None)
-    report.add_argument("--model-types", type=_csv_list, default=None, help="e.g. Chat,TTS")
-    report.add_argument("--client-ids", type=_csv_list, default=None, help="department ids")
-    report.add_argument("--demo", action="store_true", help="use the built-in demo data")
-    report.set_defaults(run=_run_report)
-
-    emulator = commands.add_parser(
-        "emulator",
-        help="serve the built-in emulator on a loopback port",
-        description="Serve the demo organisation on a loopback port, for any client (the "
-        "vendor's SDK included: endpoint HOST:PORT, protocol http, the demo key pair).",
-    )
-    emulator.add_argument("--port", type=int, default=8080, help="port (0: any free one)")
-    emulator.add_argument("--host", default="127.0.0.1", help="loopback address to bind")
-    emulator.add_argument("--latency-ms", type=float, default=0.0, help="delay of every answer")
-    emulator.add_argument("--error-rate", type=float, default=0.0, help="share of 500 answers")
-    emulator.add_argument(
-        "--throttle-every", type=int, default=0, help="about one request in N gets a 429"
-    )
-    emulator.add_argument("--truncate-rate", type=float, default=0.0, help="share of cut bodies")
-    emulator.add_argument(
-        "--duplicate-rate", type=float, default=0.0, help="share of pages repeating a point"
-    )
-    emulator.add_argument("--seed", type=int, default=0, help="the demo organisation's seed")
-    emulator.add_argument("--now", default=None, help="the frozen data clock (default DEMO_NOW)")
-    emulator.add_argument("-v", "--verbose", action="count", default=0, help="log requests")
-    emulator.set_defaults(run=_run_emulator)
-
-    cache = commands.add_parser(
-        "cache",
-        help="show or clear the cache of settled buckets",
-        description="The cache keeps settled buckets of fetches with a cache directory "
-        "(notebooks on the real API use the default one), so a re-run fetches only what may "
-        "still change.",
-    )
-    cache.add_argument(
-        "action", choices=("info", "clear"), help="info: what is kept; clear: delete it"
-    )
-    cache.add_argument(
-        "--cache-dir", default=None, help="the cache directory (default: the user's cache folder)"
-    )
-    cache.set_defaults(run=_run_cache)
-    return parser
+    if demo:
+        return None
+    found = Credentials.resolve()
+    if found is None:
+        raise QueryError(NO_CREDENTIALS)
+    return found
 
 
 def _make_client(args: argparse.Namespace) -> Any:
     from .client import CostTrendClient
 
+    credentials = _credentials(args.demo)
     return CostTrendClient(
+        credentials,
         endpoint=args.endpoint,
         demo=args.demo,
         cache_dir=getattr(args, "cache_dir", None),
@@ -169,6 +69,9 @@ def _make_client(args: argparse.Namespace) -> Any:
         timeout=args.timeout,
         max_concurrency=args.max_concurrency,
     )
+
+
+# -- the commands -------------------------------------------------------------------------------
 
 
 def _format_for(path: str | None, chosen: str | None) -> str:
@@ -184,45 +87,35 @@ def _format_for(path: str | None, chosen: str | None) -> str:
     )
 
 
-def _with_iso_times(df: pd.DataFrame) -> pd.DataFrame:
-    out = df.copy()
-    for column in out.columns:
-        if isinstance(out[column].dtype, pd.DatetimeTZDtype):
-            out[column] = out[column].map(lambda t: t.isoformat())
-    return out
+def _prepare_output(path: str | None, chosen: str | None) -> str:
+    """The output's format, after checking that it can be written (before any request)."""
+    fmt = _format_for(path, chosen)
+    if path not in (None, "-"):
+        if fmt == "parquet":
+            require_pyarrow()
+        check_writable(path)
+    elif fmt == "parquet":
+        raise QueryError("parquet cannot go to standard output; pass -o FILE.parquet.")
+    return fmt
 
 
-def write_frame(df: pd.DataFrame, path: str | None, fmt: str) -> None:
-    """Write a frame as csv, json (records) or parquet; ``-`` or None is standard output."""
-    to_stdout = path in (None, "-")
-    if not to_stdout:
-        Path(path).parent.mkdir(parents=True, exist_ok=True)  # type: ignore[arg-type]
-    if fmt == "parquet":
-        try:
-            import pyarrow  # noqa: F401
-        except ImportError:
-            raise QueryError(
-                "parquet output needs pyarrow: pip install 'costtrend_nb[parquet]', or use "
-                "--format csv."
-            ) from None
-        if to_stdout:
-            raise QueryError("parquet cannot go to standard output; pass -o FILE.parquet.")
-        df.to_parquet(path, index=False)
-        return
-    table = _with_iso_times(df)
-    if fmt == "csv":
-        text = table.to_csv(index=False)
-    else:
-        text = table.to_json(orient="records", force_ascii=False, indent=1) + "\n"
-    if to_stdout:
-        sys.stdout.write(text)
-    else:
-        Path(path).write_text(text, encoding="utf-8")  # type: ignore[arg-type]
+def _write(df: pd.DataFrame, path: str | None, fmt: str, record: dict[str, Any]) -> str:
+    """Write the output; returns where its provenance went."""
+    if path in (None, "-"):
+        write_frame(df, None, fmt, record)
+        return "provenance on standard error"
+    try:
+        sidecar = write_frame(df, path, fmt, record)
+    except KeyboardInterrupt:
+        raise KeyboardInterrupt(f"stopped writing {path}; it was left as it was") from None
+    return f"provenance in {sidecar}" if sidecar else "provenance in its Parquet metadata"
 
 
 def _run_fetch(args: argparse.Namespace) -> int:
-    fmt = _format_for(args.output, args.format)
+    from .output import trend_provenance
+
     with _make_client(args) as client:
+        fmt = _prepare_output(args.output, args.format)
         df = client.fetch(
             args.start,
             args.end,
@@ -234,71 +127,131 @@ def _run_fetch(args: argparse.Namespace) -> int:
             max_results=args.max_results,
             on_error=args.on_error,
         )
-    write_frame(df, args.output, fmt)
-    series = df[["model_type", "client_id"]].drop_duplicates().shape[0]
-    print(
-        f"wrote {len(df)} rows ({series} series, {df.attrs.get('request_count', 0)} requests, "
-        f"data as of {df.attrs.get('as_of')}) to {args.output}",
-        file=sys.stderr,
-    )
+        demo = client.is_demo
+    where = _write(df, args.output, fmt, trend_provenance(df, demo=demo))
+    if args.output not in (None, "-"):
+        series = df[["model_type", "client_id"]].drop_duplicates().shape[0]
+        print(
+            f"wrote {len(df)} rows of {'DEMO' if demo else 'live'} data ({series} series, "
+            f"{df.attrs.get('request_count', 0)} requests, data as of "
+            f"{df.attrs.get('as_of')}) to {args.output}; {where}",
+            file=sys.stderr,
+        )
     return 0
 
 
 def _run_departments(args: argparse.Namespace) -> int:
+    from .output import departments_provenance
+
+    to_table = args.output is None and args.format is None
     with _make_client(args) as client:
+        fmt = "csv" if to_table else _prepare_output(args.output, args.format)
         df = client.departments()
-    if args.output is None and args.format is None:
+        record = departments_provenance(
+            demo=client.is_demo,
+            endpoint="demo" if client.is_demo else str(client.endpoint),
+            request_count=client.request_count,
+        )
+    if to_table:
+        import json
+
         print(df.to_string(index=False))
+        print(json.dumps(record, ensure_ascii=False), file=sys.stderr)
         return 0
-    write_frame(df, args.output, _format_for(args.output, args.format))
+    _write(df, args.output, fmt, record)
     return 0
 
 
 def _run_report(args: argparse.Namespace) -> int:
     import time
 
-    from .query import TrendQuery
     from .report import render_reports
 
-    client_ids = [int(i) for i in args.client_ids] if args.client_ids else None
-    if args.start and args.end:  # check the range before starting any kernel
-        TrendQuery(
-            args.start,
-            args.end,
-            granularity=args.granularity or "daily",
-            tz=args.tz or "Asia/Shanghai",
-        )
+    paths = _check_report(args)
     began = time.perf_counter()
-    paths = render_reports(
-        args.notebooks or None,
+    written = render_reports(
+        paths,
         args.output,
         start=args.start,
         end=args.end,
         tz=args.tz,
         granularity=args.granularity,
         model_types=args.model_types,
-        client_ids=client_ids,
+        client_ids=args.client_ids,
         demo=True if args.demo else None,
     )
     seconds = time.perf_counter() - began
-    for path in paths:
-        print(path.resolve())
+    for path in written:
+        print(Path(path).resolve())
     index = (Path(args.output) / "index.html").resolve()
-    print(f"{len(paths)} report(s) in {seconds:.1f}s; index: {index}", file=sys.stderr)
+    print(f"{len(written)} report(s) in {seconds:.1f}s; index: {index}", file=sys.stderr)
     return 0
+
+
+def _check_report(args: argparse.Namespace) -> list[Path]:
+    """Check every parameter of ``report`` before any kernel starts; returns the notebooks."""
+    from .client import CostTrendClient
+    from .report import find_notebooks
+
+    paths = find_notebooks(args.notebooks or None)
+    credentials = _credentials(args.demo)
+    with CostTrendClient(credentials, demo=args.demo) as client:
+        for path in paths:
+            _check_report_query(args, path, client)
+        check_writable(args.output, folder=True)
+        if args.client_ids:
+            _check_departments_exist(args.client_ids, client)
+    return paths
+
+
+def _check_report_query(args: argparse.Namespace, path: Path, client: Any) -> None:
+    """Build the query the notebook will build (its own defaults where a flag is absent)."""
+    from .query import TrendQuery, to_timestamp
+    from .report import notebook_parameters
+
+    defaults = notebook_parameters(path)
+    tz = args.tz or defaults.get("tz") or "Asia/Shanghai"
+    filters = {
+        "granularity": args.granularity or defaults.get("granularity") or "daily",
+        "tz": tz,
+        "model_types": args.model_types,
+        "client_ids": args.client_ids,
+    }
+    TrendQuery("2025-01-01", "2025-01-02", **filters)  # every filter, whatever the range
+    for flag, value in (("--start", args.start), ("--end", args.end)):
+        if value is not None:
+            to_timestamp(value, tz, name=flag)
+    today = client.now(tz).normalize()
+    days = defaults.get("days") if isinstance(defaults.get("days"), int) else 60
+    start = args.start or (today - pd.Timedelta(days=days)).date().isoformat()
+    end = args.end or (today + pd.Timedelta(days=1)).date().isoformat()
+    try:
+        TrendQuery(start, end, **filters)
+    except QueryError as err:
+        if args.start and args.end:
+            raise
+        absent = "--end" if args.end is None else "--start"
+        raise QueryError(
+            f"{err} Without {absent}, {path.stem} uses {start if absent == '--start' else end}; "
+            f"pass {absent} too."
+        ) from None
+
+
+def _check_departments_exist(ids: Sequence[int], client: Any) -> None:
+    """One department-list request: every id asked for must be in the organisation."""
+    known = {int(i) for i in client.departments()["id"]}
+    unknown = [i for i in ids if i not in known]
+    if unknown:
+        raise QueryError(
+            f"no department {', '.join(map(str, unknown))} in the organisation; "
+            f"`{PROG} departments{' --demo' if client.is_demo else ''}` lists the ids."
+        )
 
 
 def _run_emulator(args: argparse.Namespace) -> int:
     from .emulator import DEMO_ACCESS_KEY_ID, DEMO_NOW, Emulator, EmulatorServer, Faults
     from .query import to_timestamp
 
-    rates = {"--error-rate": args.error_rate, "--truncate-rate": args.truncate_rate}
-    rates["--duplicate-rate"] = args.duplicate_rate
-    for flag, rate in rates.items():
-        if not 0.0 <= rate <= 1.0:
-            raise QueryError(f"{flag} must be between 0 and 1, not {rate}.")
-    if args.latency_ms < 0 or args.throttle_every < 0:
-        raise QueryError("--latency-ms and --throttle-every must not be negative.")
     now = (
         DEMO_NOW
         if args.now is None
@@ -315,7 +268,7 @@ def _run_emulator(args: argparse.Namespace) -> int:
         server = EmulatorServer(
             Emulator(seed=args.seed, now=now, faults=faults), host=args.host, port=args.port
         )
-    except (OSError, ValueError) as err:
+    except (OSError, ValueError, OverflowError) as err:
         raise QueryError(f"cannot serve on {args.host}:{args.port}: {err}") from None
     print(
         f"costtrend-nb emulator serving on {server.url} (data as of "
@@ -347,32 +300,79 @@ def _run_cache(args: argparse.Namespace) -> int:
     return 0
 
 
+COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
+    "fetch": _run_fetch,
+    "departments": _run_departments,
+    "report": _run_report,
+    "emulator": _run_emulator,
+    "cache": _run_cache,
+}
+
+
+# -- main ---------------------------------------------------------------------------------------
+
+
+def _one_line(text: object) -> str:
+    return " ".join(str(text).split())
+
+
+def _parse(argv: Sequence[str] | None) -> argparse.Namespace | int:
+    """The parsed arguments, or the exit status of ``--help`` and ``--version``."""
+    try:
+        return build_parser().parse_args(argv)
+    except SystemExit as done:  # --help, --version: argparse printed them and exits
+        return done.code if isinstance(done.code, int) else 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run ``costtrend-nb``; returns the exit status (2 for bad input, 1 for other errors)."""
-    parser = build_parser()
-    args = parser.parse_args(argv)
+    """Run ``costtrend-nb``; returns the exit status (2 bad input, 1 other errors, 130 Ctrl-C).
+
+    Warnings are shown as one line each when the command ends; a command refused for bad input
+    shows only its error line.
+
+    Example:
+        >>> main(["emulator", "--port", "70000"])                          # doctest: +SKIP
+        2
+    """
+    with warnings.catch_warnings(record=True) as caught:
+        status = _run(argv)
+    if status != 2:
+        for warning in caught:
+            print(f"{PROG}: warning: {_one_line(warning.message)}", file=sys.stderr)
+    return status
+
+
+def _run(argv: Sequence[str] | None) -> int:
+    try:
+        args = _parse(argv)
+        if isinstance(args, int):
+            return args
+        _set_up_logging(args)
+        return COMMANDS[args.command](args)
+    except QueryError as err:
+        print(f"{PROG}: error: {_one_line(err)}", file=sys.stderr)
+        return 2
+    except CostTrendError as err:
+        print(f"{PROG}: {type(err).__name__}: {err}", file=sys.stderr)
+        return 1
+    except OutputError as err:
+        print(f"{PROG}: {err}", file=sys.stderr)
+        return 1
+    except OSError as err:
+        where = f"{err.filename}: " if err.filename else ""
+        print(f"{PROG}: {where}{err.strerror or err}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt as err:
+        print(f"{PROG}: interrupted{f'; {err}' if str(err) else ''}", file=sys.stderr)
+        return 130
+
+
+def _set_up_logging(args: argparse.Namespace) -> None:
     if getattr(args, "verbose", 0):
         logging.basicConfig(format="%(asctime)s %(name)s %(levelname)s %(message)s")
         logging.getLogger("costtrend_nb").setLevel(
             logging.DEBUG if args.verbose > 1 else logging.INFO
         )
-    run: Callable[[argparse.Namespace], int] = args.run
-    try:
-        return run(args)
-    except QueryError as err:
-        print(f"costtrend-nb: error: {err}", file=sys.stderr)
-        return 2
-    except CostTrendError as err:
-        print(f"costtrend-nb: {type(err).__name__}: {err}", file=sys.stderr)
-        return 1
-    except OSError as err:
-        print(
-            f"costtrend-nb: cannot write {err.filename or ''}: {err.strerror or err}",
-            file=sys.stderr,
-        )
-        return 1
-    except KeyboardInterrupt:
-        return 130
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -12,6 +12,7 @@ Example:
 
 from __future__ import annotations
 
+import ast
 import datetime as dt
 import hashlib
 import html
@@ -32,6 +33,7 @@ __all__ = [
     "ReportError",
     "data_hash",
     "find_notebooks",
+    "notebook_parameters",
     "provenance",
     "render_reports",
 ]
@@ -197,6 +199,45 @@ def find_notebooks(names: Sequence[str] | None = None, directory: Path | None = 
             raise QueryError(f"{name!r} names {len(matches)} notebooks; choose one of: {known}.")
         chosen.append(matches[0])
     return chosen
+
+
+def notebook_parameters(path: str | Path) -> dict[str, Any]:
+    """The literal values set by a notebook's ``parameters`` cell (its defaults), kernel-free.
+
+    ``costtrend-nb report`` checks its flags against them before starting any notebook.
+
+    Example:
+        >>> notebook_parameters(find_notebooks(["01"])[0])["days"]         # doctest: +SKIP
+        75
+    """
+    import json
+
+    try:
+        cells = json.loads(Path(path).read_text(encoding="utf-8")).get("cells", [])
+    except (OSError, UnicodeDecodeError, ValueError, AttributeError) as err:
+        raise QueryError(f"cannot read the notebook {path}: {err}") from None
+    for cell in cells:
+        if "parameters" in cell.get("metadata", {}).get("tags", []):
+            source = cell.get("source", "")
+            return _literal_assignments("".join(source) if isinstance(source, list) else source)
+    return {}
+
+
+def _literal_assignments(source: str) -> dict[str, Any]:
+    values: dict[str, Any] = {}
+    try:
+        tree = ast.parse(source)
+    except SyntaxError:
+        return values
+    for node in tree.body:
+        if isinstance(node, ast.Assign) and len(node.targets) == 1:
+            target = node.targets[0]
+            if isinstance(target, ast.Name):
+                try:
+                    values[target.id] = ast.literal_eval(node.value)
+                except ValueError:
+                    continue
+    return values
 
 
 def _parameters(values: Mapping[str, Any]) -> dict[str, Any]:

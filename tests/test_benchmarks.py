@@ -18,7 +18,7 @@ def test_benchmark_smoke_run(tmp_path):
     )
     assert result.returncode == 0, result.stderr[-2000:]
     rows = json.loads(out.read_text())
-    assert {row["id"] for row in rows} == {"B1", "B2", "B3", "B4", "B5"}
+    assert {row["id"] for row in rows} == {"B1", "B2", "B3", "B4", "B5", "B7"}
     assert "Machine: " in result.stdout and "| B1 |" in result.stdout
     b1 = next(r for r in rows if r["id"] == "B1")
     assert "vendor SDK" in b1["baseline"]

@@ -107,8 +107,8 @@ def test_output_folders_are_created_and_unwritable_paths_explained(fake, tmp_pat
     assert out.exists()
     blocker = tmp_path / "file"
     blocker.write_text("")
-    assert fetch("-o", str(blocker / "x.csv")) == 1
-    assert "cannot write" in capsys.readouterr().err
+    assert fetch("-o", str(blocker / "x.csv")) == 2  # refused before any request
+    assert f"cannot write {blocker / 'x.csv'}: {blocker} is a file" in capsys.readouterr().err
 
 
 def test_demo_fetch_needs_no_credentials(tmp_path, capsys):

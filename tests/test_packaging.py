@@ -123,7 +123,19 @@ ROOMS = {
     "plot": {"analysis", "catalogue", "style", "tidy"},
     "widgets": {"analysis", "catalogue", "errors", "plot", "query", "style", "tidy"},
     "report": {"__init__", "errors", "tidy"},
-    "cli": {"__init__", "cache", "errors", "client", "emulator", "query", "report"},
+    "output": {"__init__", "errors"},
+    "arguments": {"__init__", "errors", "output"},
+    "cli": {
+        "__init__",
+        "arguments",
+        "cache",
+        "errors",
+        "client",
+        "emulator",
+        "output",
+        "query",
+        "report",
+    },
 }
 
 
