@@ -21,8 +21,8 @@ _EXPORTS: dict[str, str] = {
     "CostTrendClient": "client",
     "AsyncCostTrendClient": "client",
     "DemoModeWarning": "client",
-    "Credentials": "auth",
-    "Secret": "auth",
+    "Credentials": "credentials",
+    "Secret": "credentials",
     "RangeWidenedWarning": "query",
     "AcsV3Auth": "auth",
     "TrendQuery": "query",
@@ -100,9 +100,10 @@ def __dir__() -> list[str]:
 
 
 if TYPE_CHECKING:  # pragma: no cover
-    from .auth import AcsV3Auth, Credentials, Secret
+    from .auth import AcsV3Auth
     from .catalogue import METRICS, Metric
     from .client import AsyncCostTrendClient, CostTrendClient, DemoModeWarning
+    from .credentials import Credentials, Secret
     from .errors import (
         APIError,
         AuthError,
