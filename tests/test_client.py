@@ -6,7 +6,13 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from costtrend_nb import AsyncCostTrendClient, CostTrendClient, Credentials, DemoModeWarning
+from costtrend_nb import (
+    AsyncCostTrendClient,
+    CostTrendClient,
+    Credentials,
+    DemoModeWarning,
+    RangeWidenedWarning,
+)
 from costtrend_nb import errors as E
 from costtrend_nb.catalogue import metrics_for
 
@@ -152,7 +158,7 @@ def test_unsplit_fetch_aggregates_and_records_provenance():
 
 def test_running_and_recent_buckets_are_incomplete():
     fake = FakeAPI()
-    with make_client(fake) as client:
+    with make_client(fake) as client, pytest.warns(RangeWidenedWarning):
         df = client.fetch(
             NOW - 6 * 3600, NOW + 3 * 3600, model_types=["Chat"], client_ids=[7], tz="UTC"
         )
@@ -542,7 +548,7 @@ def test_async_retries_and_partial():
 
 def test_date_header_sets_as_of():
     fake = FakeAPI(now=NOW - 86400)
-    with make_client(fake) as client:
+    with make_client(fake) as client, pytest.warns(RangeWidenedWarning):
         df = client.fetch(NOW - 3 * 86400, NOW, model_types=["TTS"], tz="UTC")
     assert df.attrs["as_of"] == pd.Timestamp(rfc1123(NOW - 86400)).tz_convert("UTC").isoformat()
     assert df["timestamp"].max() < pd.Timestamp(NOW - 86400, unit="s", tz="UTC")

@@ -172,7 +172,8 @@ def test_known_model_types_do_not_warn():
 
 
 def test_hourly_ranges_widen_to_whole_hours():
-    q = TrendQuery("2026-11-01 08:20", "2026-11-01 10:05")
+    with pytest.warns(RangeWidenedWarning):
+        q = TrendQuery("2026-11-01 08:20", "2026-11-01 10:05")
     assert (q.start, q.end) == (
         pd.Timestamp("2026-11-01 08:00", tz=SH),
         pd.Timestamp("2026-11-01 11:00", tz=SH),
@@ -183,7 +184,8 @@ def test_hourly_ranges_widen_to_whole_hours():
 
 
 def test_daily_in_service_zone_uses_service_days():
-    q = TrendQuery("2026-11-01 13:00", "2026-11-03 01:00", granularity="daily")
+    with pytest.warns(RangeWidenedWarning):
+        q = TrendQuery("2026-11-01 13:00", "2026-11-03 01:00", granularity="daily")
     assert (q.start, q.end) == (
         pd.Timestamp("2026-11-01", tz=SH),
         pd.Timestamp("2026-11-04", tz=SH),
@@ -196,9 +198,10 @@ def test_daily_in_service_zone_uses_service_days():
 
 
 def test_daily_elsewhere_is_fetched_hourly_over_local_days():
-    q = TrendQuery(
-        "2026-03-07 10:00", "2026-03-09 10:00", granularity="daily", tz="America/New_York"
-    )
+    with pytest.warns(RangeWidenedWarning):
+        q = TrendQuery(
+            "2026-03-07 10:00", "2026-03-09 10:00", granularity="daily", tz="America/New_York"
+        )
     assert q.rebucket and q.fetch_granularity == "hourly"
     assert q.start == pd.Timestamp("2026-03-07", tz="America/New_York")
     assert q.end == pd.Timestamp("2026-03-10", tz="America/New_York")
