@@ -34,7 +34,16 @@ def nested(fc):
 
 def test_daily_forecast_starts_at_the_first_incomplete_bucket(demo_daily):
     fc = forecast(demo_daily, "total_amount", "14D")
-    assert list(fc.columns) == ["timestamp", "yhat", "lo_80", "hi_80", "lo_95", "hi_95", "model"]
+    assert list(fc.columns) == [
+        "timestamp",
+        "yhat",
+        "lo_80",
+        "hi_80",
+        "lo_95",
+        "hi_95",
+        "model",
+        "coverage",
+    ]
     assert len(fc) == 14 and nested(fc)
     assert fc["timestamp"].iloc[0] == pd.Timestamp(
         "2026-11-20", tz="Asia/Shanghai"

@@ -12,6 +12,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
+import numpy as np
 import pandas as pd
 
 from ..catalogue import metric_info
@@ -112,12 +113,17 @@ def bucket_ends(starts: pd.DatetimeIndex | pd.Series, freq: str) -> pd.DatetimeI
 
 
 def resolve_as_of(df: pd.DataFrame, as_of: Any = None) -> pd.Timestamp:
-    """The analysis' "now": ``as_of`` if given, else the end of the last complete bucket."""
+    """The analysis' "now": the end of the last bucket that ended by ``as_of``, if given, else
+    the end of the last complete bucket.
+
+    An ``as_of`` inside a bucket (14:30 on hourly or daily data) moves back to that bucket's
+    start: a bucket that had not ended by then never counts as whole.
+    """
     tz = tz_of(df)
-    if as_of is not None:
-        return to_timestamp(as_of, tz, name="as_of")
-    complete = df.loc[df["complete"].astype(bool), "timestamp"]
     freq = bucket_freq(df)
+    if as_of is not None:
+        return floor_to_bucket(df, to_timestamp(as_of, tz, name="as_of"), freq)
+    complete = df.loc[df["complete"].astype(bool), "timestamp"]
     if len(complete):
         return pd.Timestamp(bucket_ends(pd.DatetimeIndex([complete.max()]), freq)[0])
     if len(df):
@@ -125,17 +131,115 @@ def resolve_as_of(df: pd.DataFrame, as_of: Any = None) -> pd.Timestamp:
     raise QueryError("the frame is empty: there is nothing to analyse.")
 
 
+def floor_to_bucket(df: pd.DataFrame, instant: pd.Timestamp, freq: str) -> pd.Timestamp:
+    """The latest bucket boundary of the frame's grid at or before ``instant``.
+
+    Days start at local midnight; hours keep the frame's own phase (zones such as
+    Asia/Kolkata have buckets at half past).
+    """
+    tz = tz_of(df)
+    if freq == "D":
+        naive = instant.tz_convert(tz).tz_localize(None).normalize()
+        start = localize(naive, tz)
+        return start if start <= instant else localize(naive - pd.Timedelta(days=1), tz)
+    if not len(df):
+        return instant
+    ref = pd.Timestamp(df["timestamp"].min())
+    hours = (instant - ref) // pd.Timedelta(hours=1)
+    return pd.Timestamp(ref + pd.Timedelta(hours=int(hours))).tz_convert(tz)
+
+
+def counted(df: pd.DataFrame, now: pd.Timestamp, freq: str | None = None) -> np.ndarray:
+    """Which rows are of buckets that count as whole at ``now``.
+
+    A bucket counts when it ended by ``now``. The frame's last bucket, when marked incomplete,
+    never counts: a fetch holds no bucket after its as-of time, so that bucket was still
+    running when it was fetched, whatever ``as_of`` says later.
+    """
+    freq = freq or bucket_freq(df)
+    ends = bucket_ends(df["timestamp"], freq)
+    ended = np.asarray(ends <= now, dtype=bool)
+    if not len(df):
+        return ended
+    running = (
+        ~df["complete"].astype(bool).to_numpy()
+        & (df["timestamp"] == df["timestamp"].max()).to_numpy()
+    )
+    return ended & ~running
+
+
+def in_window(
+    df: pd.DataFrame, start: pd.Timestamp, end: pd.Timestamp, now: pd.Timestamp, freq: str
+) -> np.ndarray:
+    """Rows of buckets that lie wholly inside ``[start, end)`` and count at ``now``."""
+    ends = bucket_ends(df["timestamp"], freq)
+    inside = (df["timestamp"] >= start).to_numpy() & np.asarray(ends <= end, dtype=bool)
+    return inside & counted(df, now, freq)
+
+
+def grid(df: pd.DataFrame, start: pd.Timestamp, end: pd.Timestamp, freq: str) -> pd.DatetimeIndex:
+    """The starts of the buckets of the frame's grid that lie wholly inside ``[start, end)``."""
+    tz = tz_of(df)
+    if end <= start:
+        return pd.DatetimeIndex([], tz=tz)
+    if freq == "D":
+        first = start.tz_convert(tz).tz_localize(None).ceil("D")
+        last = end.tz_convert(tz).tz_localize(None)
+        days = pd.date_range(first, last, freq="D", inclusive="left")
+        starts = days.tz_localize(tz, ambiguous=True, nonexistent="shift_forward")
+    else:
+        first = floor_to_bucket(df, start, freq)
+        if first < start:
+            first += pd.Timedelta(hours=1)
+        starts = pd.date_range(first, end, freq="h", inclusive="left").tz_convert(tz)
+    return starts[bucket_ends(starts, freq) <= end]
+
+
+def coverage(
+    df: pd.DataFrame,
+    start: pd.Timestamp,
+    end: pd.Timestamp,
+    now: pd.Timestamp,
+    freq: str | None = None,
+) -> float:
+    """The share of the buckets of ``[start, end)`` that the frame holds and that count at ``now``.
+
+    A fetched frame holds every bucket (zeros for idle ones); a filtered or concatenated one may
+    have holes, and a window may reach past the frame's start or "now". 1.0 for a window too
+    short to hold a bucket.
+    """
+    freq = freq or bucket_freq(df)
+    expected = grid(df, start, end, freq)
+    if not len(expected):
+        return 1.0
+    held = pd.DatetimeIndex(pd.unique(df.loc[in_window(df, start, end, now, freq), "timestamp"]))
+    return float(expected.isin(held).sum() / len(expected))
+
+
+def coverage_warning(
+    df: pd.DataFrame, start: pd.Timestamp, end: pd.Timestamp, share: float, what: str
+) -> str:
+    """The sentence that says a window is not wholly covered and what became NaN."""
+    first = df["timestamp"].min()
+    last = bucket_ends(pd.DatetimeIndex([df["timestamp"].max()]), bucket_freq(df))[0]
+    return (
+        f"the frame ({first.isoformat()} to {last.isoformat()}) does not cover "
+        f"{start.isoformat()} to {end.isoformat()} (coverage {100 * share:.1f} % of its buckets, "
+        f"holes or whole buckets outside the frame): {what} is NaN, never a zero. Fetch the "
+        "whole range to compare."
+    )
+
+
 def totals(
     df: pd.DataFrame, metric: str, by: Sequence[str], *, until: pd.Timestamp | None = None
 ) -> pd.DataFrame:
     """Sum ``metric`` per bucket (and group): columns ``timestamp``, the groups, ``value``.
 
-    With ``until``, only buckets that end by then count (incomplete ones are left out).
+    With ``until``, only buckets that count by then (see :func:`counted`) are summed.
     """
     rows = df[df["metric"] == metric]
     if until is not None:
-        freq = bucket_freq(df)
-        rows = rows[bucket_ends(rows["timestamp"], freq) <= until]
+        rows = rows[counted(rows, until, bucket_freq(df))]
     keys = ["timestamp", *by]
     summed = rows.groupby(keys, observed=True, dropna=False, sort=True)["value"].sum().reset_index()
     return summed

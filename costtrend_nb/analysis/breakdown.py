@@ -2,13 +2,26 @@
 
 from __future__ import annotations
 
+import warnings
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from ..errors import QueryError
-from ._frame import check_additive, keeps_missing_series, resolve_as_of, totals, validate
+from ._frame import (
+    bucket_ends,
+    bucket_freq,
+    check_additive,
+    counted,
+    coverage,
+    coverage_warning,
+    grid,
+    keeps_missing_series,
+    resolve_as_of,
+    totals,
+    validate,
+)
 from .periods import Period, compare_periods
 
 __all__ = ["OTHER", "breakdown", "share_over_time"]
@@ -46,7 +59,10 @@ def breakdown(
 
     The ``top`` largest groups keep their rows, ranked 1..top; the rest fold into one "Other"
     row (ranked last; ``groups`` counts what it holds). ``period=None`` totals the whole frame up
-    to "now", with no comparison. Group labels are model types or department ids; "Other" makes
+    to "now", with no comparison. The window columns follow, with ``current_coverage`` and
+    ``previous_coverage`` (``current_coverage`` alone for ``period=None``): a window the frame
+    does not wholly cover (a hole, or past its ends) gives NaN totals with a warning, never a
+    smaller total. Group labels are model types or department ids; "Other" makes
     the ``client_id`` column hold text.
 
     Example:
@@ -65,15 +81,24 @@ def breakdown(
         summed = totals(df, metric, [by], until=now).groupby(by, observed=True, dropna=False)
         table = summed["value"].sum().rename("current").reset_index()
         table["previous"] = np.nan
+        values = df[df["metric"] == metric]
+        start = pd.Timestamp(values["timestamp"].min())
+        share = coverage(values, start, now, now)
+        if share < 1:
+            warnings.warn(
+                coverage_warning(df, start, now, share, "every total"), UserWarning, stacklevel=3
+            )
+            table["current"] = np.nan
+        windows = pd.Series({"current_coverage": share})
     else:
         table = compare_periods(df, metric, period, as_of=as_of, by=by, align=align)
-        window_cols = [c for c in table.columns if c.endswith(("_start", "_end"))]
+        window_cols = [c for c in table.columns if c.endswith(("_start", "_end", "_coverage"))]
         windows = table[["period", "running", *window_cols]].iloc[0]
         table = table[[by, "current", "previous"]]
     table = table.astype({by: object})
     table["label"] = _fold(table, by, top, "current")
     folded = table.groupby("label", sort=False).agg(
-        current=("current", "sum"),
+        current=("current", lambda s: s.sum(min_count=1)),
         previous=("previous", lambda s: s.sum(min_count=1)),
         groups=(by, "size"),
     )
@@ -94,9 +119,8 @@ def breakdown(
         folded["pct_change"] = (folded["delta"] / folded["previous"]).where(folded["previous"] != 0)
     columns = [by, "current", "share", "rank", "previous", "delta", "pct_change", "groups"]
     out = folded[columns].copy()
-    if period is not None:
-        for name, value in windows.items():
-            out[name] = value
+    for name, value in windows.items():
+        out[name] = value
     if by == "model_type":
         out[by] = out[by].astype(str)
     return out
@@ -110,13 +134,18 @@ def share_over_time(
     *,
     freq: str | None = None,
     top: int = 8,
+    as_of: Any = None,
 ) -> pd.DataFrame:
     """Each group's value and share of the total, bucket by bucket (or per ``freq``).
 
     ``freq`` resamples in the frame's time zone: ``"D"``, ``"W-MON"`` (weeks from Monday),
     ``"MS"`` (months). The ``top`` groups over the whole span keep their names; the rest fold into
-    "Other". Returns ``timestamp``, ``by``, ``value``, ``share`` (NaN where the total is 0) and
-    ``complete`` (every bucket inside was complete).
+    "Other". Returns ``timestamp``, ``by``, ``value``, ``share`` (NaN where the total is 0),
+    ``complete`` (every bucket inside was complete) and ``coverage``: the share of the bucket's
+    or bin's buckets, within the frame's span, that the frame holds. A hole (a bucket missing
+    inside the span) makes its bin's value and share NaN, with a warning, never a zero; bins cut
+    by the frame's first or last bucket keep their values. With ``as_of``, only buckets that
+    ended by then count; without it every bucket is shown and ``complete`` says which are whole.
 
     Example:
         >>> from costtrend_nb import CostTrendClient
@@ -130,13 +159,13 @@ def share_over_time(
     check_additive(metric)
     _check(by, top)
     rows = df[df["metric"] == metric]
+    if as_of is not None:
+        rows = rows[counted(rows, resolve_as_of(df, as_of), bucket_freq(df))]
     per_group = rows.groupby(by, observed=True, dropna=False)["value"].sum().reset_index()
     labels = dict(zip(per_group[by], _fold(per_group, by, top, "value"), strict=True))
     rows = rows.assign(**{by: rows[by].astype(object).map(labels)})
-    keys = [by]
     if freq is None:
-        keys = ["timestamp", by]
-        grouped = rows.groupby(keys, sort=True, dropna=False)
+        grouped = rows.groupby(["timestamp", by], sort=True, dropna=False)
     else:
         grouped = rows.groupby(
             [pd.Grouper(key="timestamp", freq=freq, label="left", closed="left"), by],
@@ -144,6 +173,43 @@ def share_over_time(
             dropna=False,
         )
     out = grouped.agg(value=("value", "sum"), complete=("complete", "all")).reset_index()
+    out["coverage"] = 1.0
+    held = _held_share(rows, freq)
+    if len(held) and (held < 1).any():
+        holes = held[held < 1]
+        missing = holes.index[~holes.index.isin(out["timestamp"])]
+        extra = pd.DataFrame(
+            [(t, g) for t in missing for g in dict.fromkeys(labels.values())],
+            columns=["timestamp", by],
+        )
+        extra["timestamp"] = extra["timestamp"].astype(out["timestamp"].dtype)
+        extra["complete"] = False
+        out = pd.concat([out, extra], ignore_index=True) if len(extra) else out
+        out["coverage"] = out["timestamp"].map(held).fillna(1.0).astype(float)
+        out.loc[out["coverage"] < 1, "value"] = np.nan
+        out = out.sort_values(["timestamp", by], kind="stable").reset_index(drop=True)
+        warnings.warn(
+            f"the frame has holes (buckets missing inside its span) in {len(holes)} "
+            f"{'bucket(s)' if freq is None else 'bin(s)'} from {holes.index[0].isoformat()}: "
+            "their values and shares are NaN, never a zero. Fetch the whole range.",
+            UserWarning,
+            stacklevel=3,
+        )
     total = out.groupby("timestamp")["value"].transform("sum")
-    out["share"] = (out["value"] / total).where(total != 0)
-    return out[["timestamp", by, "value", "share", "complete"]]
+    out["share"] = (out["value"] / total).where((total != 0) & (out["coverage"] >= 1))
+    return out[["timestamp", by, "value", "share", "complete", "coverage"]]
+
+
+def _held_share(rows: pd.DataFrame, freq: str | None) -> pd.Series:
+    """Per bucket (or ``freq`` bin): the share of its buckets in the frame's span held."""
+    if not len(rows):
+        return pd.Series(dtype=float)
+    bucket = bucket_freq(rows)
+    stamps = pd.DatetimeIndex(pd.unique(rows["timestamp"]))
+    end = bucket_ends(pd.DatetimeIndex([stamps.max()]), bucket)[0]
+    span = grid(rows, stamps.min(), end, bucket)
+    slots = pd.DataFrame({"timestamp": span, "held": span.isin(stamps).astype(float)})
+    if freq is None:
+        return slots.set_index("timestamp")["held"]
+    grouper = pd.Grouper(key="timestamp", freq=freq, label="left", closed="left")
+    return slots.groupby(grouper)["held"].mean()

@@ -11,9 +11,16 @@ audio, characters; calls when a cell mixes model types), P = C / V the unit cost
 L(a, b) = (a - b) / (ln a - ln b) the logarithmic mean (L(a, a) = a). Both effects are in CNY,
 so they add across cells; per cell they add up exactly to the change, and the cells to the total.
 
-A cell that appears or vanishes (zero cost or volume in one window) cannot be split: its whole
-change is a volume effect (the limit of the small-value replacement of Ang & Liu, 2007), and
-its unit-cost effect is 0.
+Zeros follow the limits of the small-value replacement of Ang & Liu (2007): the whole change
+goes to the factor that is zero, and the other effect is 0.
+
+- A cell that appears or vanishes (zero volume in one window) is all volume effect.
+- Free to paid, or paid to free (zero cost in one window, volume in both): the unit cost went
+  from or to 0, so the whole change is unit-cost effect. From ¥0 to ¥10 on unchanged volume is
+  +¥10 of unit cost and ¥0 of volume: as C0 -> 0, L(C1, C0) -> 0 and with it the volume effect.
+- Cost without volume (a fee, a rounding remainder) has no unit cost (NaN): in a cell with no
+  volume in either window the whole change is unit-cost effect (nothing but price moved); where
+  volume appears or vanishes it is volume effect, as above. No effect is ever infinite.
 """
 
 from __future__ import annotations
@@ -25,7 +32,14 @@ import pandas as pd
 
 from ..catalogue import MODEL_TYPE_METRICS
 from ..errors import QueryError
-from ._frame import keeps_missing_series, validate
+from ._frame import (
+    Window,
+    bucket_freq,
+    in_window,
+    keeps_missing_series,
+    resolve_as_of,
+    validate,
+)
 from .periods import Period, period_pairs, require_coverage
 
 __all__ = ["VOLUME", "explain_change", "volume_of"]
@@ -69,8 +83,8 @@ def _log_mean(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return np.where(np.isclose(a, b, rtol=1e-15, atol=0.0), a, out)
 
 
-def _cell_sums(df: pd.DataFrame, start: pd.Timestamp, end: pd.Timestamp) -> pd.DataFrame:
-    inside = df[(df["timestamp"] >= start) & (df["timestamp"] < end)]
+def _cell_sums(df: pd.DataFrame, window: Window, now: pd.Timestamp) -> pd.DataFrame:
+    inside = df[in_window(df, window.start, window.end, now, bucket_freq(df))]
     table = inside.pivot_table(
         index=["model_type", "client_id"],
         columns="metric",
@@ -81,6 +95,23 @@ def _cell_sums(df: pd.DataFrame, start: pd.Timestamp, end: pd.Timestamp) -> pd.D
     )
     table.columns = [str(c) for c in table.columns]
     return table
+
+
+def _volume_effect(
+    c0: np.ndarray, c1: np.ndarray, vol0: np.ndarray, vol1: np.ndarray
+) -> np.ndarray:
+    """Each cell's volume effect; the unit-cost effect is the rest of the change.
+
+    LMDI-I where cost and volume are positive in both windows; at the zeros, the limits of
+    Ang & Liu (2007): volume appearing or vanishing is all volume effect; cost going from or to
+    0 on volume in both windows (free to paid), or moving without any volume, has none.
+    """
+    change = c1 - c0
+    splittable = (c0 > 0) & (c1 > 0) & (vol0 > 0) & (vol1 > 0)
+    volume_moved = (vol0 > 0) != (vol1 > 0)
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        lmdi = _log_mean(c1, c0) * np.log(vol1 / vol0)
+    return np.where(splittable, lmdi, np.where(volume_moved, change, 0.0))
 
 
 @keeps_missing_series
@@ -97,7 +128,11 @@ def explain_change(
 
     Returns one row per group, largest change first: ``by``, ``previous_cost``,
     ``current_cost``, ``change``, ``volume_effect``, ``unit_cost_effect`` (CNY),
-    ``share_of_change`` and the exact windows compared. With ``detail=True``, one row per
+    ``share_of_change``, the exact windows compared and their ``current_coverage`` and
+    ``previous_coverage`` (always 1: a window with a hole or outside the frame raises, because a
+    split of a partial total would mislead). Only buckets that ended by "now" count. Zeros
+    follow Ang & Liu's limits (see the module): ¥0 to ¥10 on unchanged volume is all unit cost,
+    and cost without volume never gives an infinite effect. With ``detail=True``, one row per
     (model type, department) cell instead, with its volumes, volume unit and unit costs.
     ``df.attrs["method"]`` names the decomposition.
 
@@ -114,9 +149,10 @@ def explain_change(
     if by not in ("model_type", "client_id"):
         raise QueryError(f"by must be 'model_type' or 'client_id', not {by!r}.")
     (pair,) = period_pairs(df, period, as_of=as_of, align=align)
-    require_coverage(df, pair.current, pair.previous)
-    before = _cell_sums(df, pair.previous.start, pair.previous.end)
-    after = _cell_sums(df, pair.current.start, pair.current.end)
+    now = resolve_as_of(df, as_of)
+    shares = require_coverage(df, pair.current, pair.previous, now=now)
+    before = _cell_sums(df, pair.previous, now)
+    after = _cell_sums(df, pair.current, now)
     cells = before.index.union(after.index)
     before = before.reindex(cells).fillna(0.0)
     after = after.reindex(cells).fillna(0.0)
@@ -137,10 +173,8 @@ def explain_change(
     c1 = after["total_amount"].to_numpy(dtype=float)
     vol0, vol1 = np.asarray(v0, dtype=float), np.asarray(v1, dtype=float)
     change = c1 - c0
-    splittable = (c0 > 0) & (c1 > 0) & (vol0 > 0) & (vol1 > 0)
+    volume_effect = _volume_effect(c0, c1, vol0, vol1)
     with np.errstate(divide="ignore", invalid="ignore"):
-        weight = _log_mean(c1, c0)
-        volume_effect = np.where(splittable, weight * np.log(vol1 / vol0), change)
         p0 = np.where(vol0 > 0, c0 / vol0, np.nan)
         p1 = np.where(vol1 > 0, c1 / vol1, np.nan)
     unit_cost_effect = change - volume_effect  # exact: the two parts sum to the change
@@ -172,6 +206,7 @@ def explain_change(
     out["running"] = pair.running
     out["current_start"], out["current_end"] = pair.current.start, pair.current.end
     out["previous_start"], out["previous_end"] = pair.previous.start, pair.previous.end
+    out["current_coverage"], out["previous_coverage"] = shares
     out = out.reindex(out["change"].abs().sort_values(ascending=False, kind="stable").index)
     out = out.reset_index(drop=True)
     if "client_id" in out:

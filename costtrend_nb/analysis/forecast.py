@@ -17,6 +17,7 @@ actuals and the 95 % one 93 %. Hourly (14 daily origins, 48 hours ahead): MASE 0
 from __future__ import annotations
 
 import datetime as dt
+import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -31,6 +32,8 @@ from ._frame import (
     bucket_freq,
     calendar_start,
     check_additive,
+    coverage_warning,
+    grid,
     keeps_missing_series,
     localize,
     normalise_by,
@@ -187,6 +190,19 @@ def _series(
     return out
 
 
+def _history_coverage(df: pd.DataFrame, y: pd.Series, freq: str, what: str) -> float:
+    """The share of the buckets from ``y``'s first to its last that it holds; warn below 1."""
+    if not len(y):
+        return 1.0
+    first = pd.Timestamp(y.index.min())
+    last_end = bucket_ends(pd.DatetimeIndex([y.index.max()]), freq)[0]
+    expected = grid(df, first, last_end, freq)
+    share = float(len(expected.intersection(y.index)) / len(expected)) if len(expected) else 1.0
+    if share < 1:
+        warnings.warn(coverage_warning(df, first, last_end, share, what), UserWarning, stacklevel=4)
+    return share
+
+
 @keeps_missing_series
 def forecast(
     df: pd.DataFrame,
@@ -205,7 +221,10 @@ def forecast(
     Fits the complete buckets up to "now" (see :mod:`.periods`) with the engine for the data
     (ETS for days, MSTL + ETS for hours, seasonal naive when history is short; ``model`` says
     which, and why). Returns ``timestamp``, the group columns, ``yhat`` (the median path),
-    ``lo_80``, ``hi_80``, ``lo_95``, ``hi_95`` (one pair per ``level``) and ``model``.
+    ``lo_80``, ``hi_80``, ``lo_95``, ``hi_95`` (one pair per ``level``), ``model`` and
+    ``coverage``: the share of the history's buckets (first to last) the frame holds. A history
+    with a hole is never fitted as if the buckets around it were adjacent: its forecast is NaN,
+    with a warning. Only buckets that ended by "now" (``as_of``) are fitted.
 
     Example:
         >>> from costtrend_nb import CostTrendClient
@@ -222,17 +241,20 @@ def forecast(
     for key, y in _series(df, metric, groups, now).items():
         if not len(y):
             raise QueryError(f"no complete buckets of {metric} before {now.isoformat()} to fit.")
+        share = _history_coverage(df, y, freq, "the forecast")
         chosen = engine if engine is not None else choose_engine(freq, len(y))
         result = _simulate(
             chosen, y.to_numpy(dtype=float), steps, paths, rng, CALIBRATION_FOLDS[freq]
         )
+        values = result.values if share >= 1 else result.values * np.nan
         last_end = bucket_ends(pd.DatetimeIndex([y.index.max()]), freq)[0]
         out = pd.DataFrame({"timestamp": _future(last_end, steps, freq, tz)})
         for g, value in zip(groups, key, strict=True):
             out[g] = value
-        out["yhat"] = np.median(result.values, axis=1)
-        _add_intervals(out, result.values, setup.levels)
+        out["yhat"] = np.median(values, axis=1)
+        _add_intervals(out, values, setup.levels)
         out["model"] = result.description
+        out["coverage"] = share
         frames.append(out)
     out = restore_groups(pd.concat(frames, ignore_index=True), df, groups)
     out["timestamp"] = out["timestamp"].astype(df["timestamp"].dtype)
@@ -261,8 +283,9 @@ def backtest(
     "now". Returns one row per group: ``model``, ``folds``, ``horizon``, ``mape``, ``smape``,
     ``mase`` (scaled by the in-sample seasonal-naive error at the first origin),
     ``naive_mase`` (seasonal naive in the same folds, for comparison) and ``coverage_80``,
-    ``coverage_95`` (the share of actuals inside each interval). ``detail=True`` gives one row
-    per fold and step instead.
+    ``coverage_95`` (the share of actuals inside each interval), and ``coverage`` (the share of
+    the history's buckets the frame holds; below 1 the scores are NaN, with a warning).
+    ``detail=True`` gives one row per fold and step instead.
 
     Example:
         >>> from costtrend_nb import CostTrendClient
@@ -278,6 +301,7 @@ def backtest(
     rng = np.random.default_rng(seed)
     rows, details = [], []
     for key, series in _series(df, metric, groups, setup.now).items():
+        share = _history_coverage(df, series, freq, "its scores")
         y = series.to_numpy(dtype=float)
         chosen = engine if engine is not None else choose_engine(freq, len(y) - steps * folds)
         m = chosen.season
@@ -333,6 +357,9 @@ def backtest(
                 folded["actual"] <= folded[f"hi_{lv}"]
             )
             row[f"coverage_{lv}"] = float(inside.mean())
+        if share < 1:
+            row.update({k: np.nan for k, v in row.items() if isinstance(v, float)})
+        row["coverage"] = share
         rows.append(row)
     if detail:
         return restore_groups(pd.concat(details, ignore_index=True), df, groups)
@@ -356,7 +383,13 @@ def month_end_landing(
     Returns one row: ``month``, ``month_start``, ``month_end``, ``as_of``, ``actual_to_date``
     (complete buckets only), ``forecast_remaining`` and ``landing`` (medians over simulated
     paths), ``lo_80``/``hi_80``/``lo_95``/``hi_95`` of the landing, ``budget`` and
-    ``p_exceed_budget`` (the share of paths above it), and ``model``.
+    ``p_exceed_budget`` (the share of paths above it), ``model``, and ``coverage`` (the share of
+    the history's buckets the frame holds; below 1 every figure is NaN, with a warning).
+
+    ``forecast_start`` is where the forecast begins: the end of the frame's buckets that count
+    (ended by ``as_of`` and not still running when fetched). An ``as_of`` past the data's end
+    forecasts every bucket from there through the month's end, so no day is dropped, and
+    ``actual_to_date`` holds whole buckets only.
 
     Example:
         >>> from costtrend_nb import CostTrendClient
@@ -381,18 +414,24 @@ def month_end_landing(
             f"the frame starts at {series.index.min().isoformat()}, after the month's start "
             f"({start.isoformat()}); fetch from {start.date()} to know the month to date."
         )
+    share = _history_coverage(df, series, freq, "the landing")
     actual = float(series[series.index >= start].sum())
-    remaining = len(_remaining(now, end, freq, tz))
+    # forecast from the end of the counted data, so no bucket between it and "now" is lost
+    data_end = bucket_ends(pd.DatetimeIndex([series.index.max()]), freq)[0]
+    future = _remaining(data_end, end, freq, tz)
+    in_month = np.asarray(future >= start, dtype=bool)
     rng = np.random.default_rng(seed)
-    if remaining:
+    if len(future) and in_month.any():
         chosen = engine if engine is not None else choose_engine(freq, len(series))
         result = _simulate(
-            chosen, series.to_numpy(dtype=float), remaining, paths, rng, CALIBRATION_FOLDS[freq]
+            chosen, series.to_numpy(dtype=float), len(future), paths, rng, CALIBRATION_FOLDS[freq]
         )
-        rest = result.values.sum(axis=0)
+        rest = result.values[in_month].sum(axis=0)
         model = result.description
     else:
         rest, model = np.zeros(1), "the month is over: nothing to forecast"
+    if share < 1:
+        actual, rest = np.nan, rest * np.nan
     landing = actual + rest
     bounds = pd.DataFrame(index=[0])
     _add_intervals(bounds, landing[None, :], levels)
@@ -401,6 +440,7 @@ def month_end_landing(
         "month_start": start,
         "month_end": end,
         "as_of": now,
+        "forecast_start": max(data_end, start),
         "actual_to_date": actual,
         "forecast_remaining": float(np.median(rest)),
         "landing": float(np.median(landing)),
@@ -409,6 +449,7 @@ def month_end_landing(
     row["budget"] = float(budget) if budget is not None else np.nan
     row["p_exceed_budget"] = float((landing > budget).mean()) if budget is not None else np.nan
     row["model"] = model
+    row["coverage"] = share
     return pd.DataFrame([row])
 
 

@@ -32,6 +32,10 @@ from ._frame import (
     calendar_start,
     calendar_step,
     check_additive,
+    counted,
+    coverage,
+    coverage_warning,
+    in_window,
     keeps_missing_series,
     localize,
     normalise_by,
@@ -157,18 +161,13 @@ def _check_bucket_edges(df: pd.DataFrame, pairs: list[PeriodPair]) -> None:
                 )
 
 
-def _window_sums(values: pd.DataFrame, by: list[str], window: Window, covered: bool) -> pd.Series:
-    inside = values[(values["timestamp"] >= window.start) & (values["timestamp"] < window.end)]
+def _window_sums(
+    values: pd.DataFrame, by: list[str], window: Window, now: pd.Timestamp, freq: str
+) -> pd.Series:
+    inside = values[in_window(values, window.start, window.end, now, freq)]
     if not by:
-        total = inside["value"].sum() if covered else np.nan
-        return pd.Series([total], index=pd.Index([0]))
-    sums = inside.groupby(by, observed=True, dropna=False)["value"].sum()
-    return sums if covered else sums * np.nan
-
-
-def _coverage(df: pd.DataFrame, window: Window, data_end: pd.Timestamp) -> bool:
-    first = df["timestamp"].min()
-    return bool(first <= window.start and window.end <= data_end)
+        return pd.Series([inside["value"].sum()], index=pd.Index([0]))
+    return inside.groupby(by, observed=True, dropna=False)["value"].sum()
 
 
 def data_end(df: pd.DataFrame) -> pd.Timestamp:
@@ -177,16 +176,23 @@ def data_end(df: pd.DataFrame) -> pd.Timestamp:
     return pd.Timestamp(ends.max()) if len(ends) else df["timestamp"].min()
 
 
-def require_coverage(df: pd.DataFrame, *windows: Window) -> None:
-    """Raise unless the frame covers every window (for results that cannot carry a NaN)."""
-    end = data_end(df)
+def require_coverage(df: pd.DataFrame, *windows: Window, now: Any = None) -> list[float]:
+    """Each window's coverage; raise unless the frame wholly covers every window (for results
+    that cannot carry a NaN). ``now`` defaults to the frame's "now"."""
+    moment = resolve_as_of(df) if now is None else now
+    shares = []
     for window in windows:
-        if not _coverage(df, window, end):
+        share = coverage(df, window.start, window.end, moment)
+        if share < 1:
             raise QueryError(
-                f"the frame ({df['timestamp'].min().isoformat()} to {end.isoformat()}) does not "
-                f"cover {window.start.isoformat()} to {window.end.isoformat()}; fetch from "
-                f"{window.start.date()} or choose a shorter period."
+                coverage_warning(df, window.start, window.end, share, "the result")
+                .replace(" is NaN, never a zero.", " cannot be computed.")
+                .replace("Fetch the whole range to compare.", "")
+                + f"Fetch from {window.start.date()} (whole, without holes) or choose a "
+                "shorter period."
             )
+        shares.append(share)
+    return shares
 
 
 @keeps_missing_series
@@ -205,8 +211,11 @@ def compare_periods(
     Returns one row per group (one row when ``by`` is None) and period, oldest first: the
     group columns, ``period`` (its label), ``running``, the exact ``current_start``,
     ``current_end``, ``previous_start``, ``previous_end``, then ``current``, ``previous``,
-    ``delta`` and ``pct_change`` (a fraction; NaN, not inf, when ``previous`` is 0). A window the
-    frame does not cover gives NaN, with a warning, never a zero.
+    ``delta``, ``pct_change`` (a fraction; NaN, not inf, when ``previous`` is 0), and
+    ``current_coverage``, ``previous_coverage``: the share of each window's buckets that the
+    frame holds. A window not wholly covered (it reaches past the frame, or the frame has a hole
+    in it) gives NaN, with a warning, never a smaller total. Only buckets that ended by "now"
+    count: ``as_of="2026-11-20 14:30"`` compares the 1st to the 19th with the same days before.
 
     Raises:
         QueryError: not a tidy frame, an unknown metric or period, or a metric that cannot be
@@ -223,28 +232,27 @@ def compare_periods(
     check_additive(metric)
     groups = normalise_by(by)
     pairs = period_pairs(df, period, as_of=as_of, align=align, history=history)
+    now = resolve_as_of(df, as_of)
     freq = bucket_freq(df)
     values = df[df["metric"] == metric]
-    ends = bucket_ends(values["timestamp"], freq)
-    data_end = pd.Timestamp(ends.max()) if len(ends) else df["timestamp"].min()
     rows = []
     for pair in pairs:
-        covered_now = _coverage(df, pair.current, data_end)
-        covered_before = _coverage(df, pair.previous, data_end)
-        for window, ok in ((pair.current, covered_now), (pair.previous, covered_before)):
-            if not ok:
+        shares = {}
+        for name, window in (("current", pair.current), ("previous", pair.previous)):
+            shares[name] = coverage(values, window.start, window.end, now, freq)
+            if shares[name] < 1:
                 warnings.warn(
-                    f"the frame ({df['timestamp'].min().isoformat()} to {data_end.isoformat()}) "
-                    f"does not cover {window.start.isoformat()} to {window.end.isoformat()}: its "
-                    "total is NaN. Fetch a longer range to compare.",
+                    coverage_warning(df, window.start, window.end, shares[name], "its total"),
                     UserWarning,
-                    stacklevel=2,
+                    stacklevel=3,
                 )
-        current = _window_sums(values, groups, pair.current, covered_now)
-        previous = _window_sums(values, groups, pair.previous, covered_before)
+        current = _window_sums(values, groups, pair.current, now, freq)
+        previous = _window_sums(values, groups, pair.previous, now, freq)
         table = pd.concat({"current": current, "previous": previous}, axis=1)
-        table = table.fillna({"current": 0.0} if covered_now else {})
-        table = table.fillna({"previous": 0.0} if covered_before else {})
+        table = table.fillna({"current": 0.0, "previous": 0.0})
+        for name, share in shares.items():
+            if share < 1:
+                table[name] = np.nan
         table = table.reset_index(names=groups or None)
         if not groups:
             table = table.drop(
@@ -256,6 +264,8 @@ def compare_periods(
         table["current_end"] = pair.current.end
         table["previous_start"] = pair.previous.start
         table["previous_end"] = pair.previous.end
+        table["current_coverage"] = shares["current"]
+        table["previous_coverage"] = shares["previous"]
         rows.append(table)
     out = pd.concat(rows, ignore_index=True)
     out["delta"] = out["current"] - out["previous"]
@@ -274,6 +284,8 @@ def compare_periods(
         "previous",
         "delta",
         "pct_change",
+        "current_coverage",
+        "previous_coverage",
     ]
     return restore_groups(out[order], df, groups)
 
@@ -292,7 +304,10 @@ def align_periods(
 
     Returns ``offset`` (wall-clock time since each window's start), ``current_timestamp``,
     ``current``, ``previous_timestamp`` and ``previous``, plus the group columns: the whole
-    previous period, and the current one up to "now" (NaN after it), for overlays.
+    previous period, and the current one up to "now" (NaN after it), for overlays; then
+    ``current_coverage`` (of the current window up to "now") and ``previous_coverage`` (of the
+    whole previous period), with a warning when a bucket is missing (a missing bucket is no row,
+    never a zero).
 
     Example:
         >>> from costtrend_nb import CostTrendClient
@@ -306,15 +321,33 @@ def align_periods(
     groups = normalise_by(by)
     (pair,) = period_pairs(df, period, as_of=as_of, align=align, history=1)
     tz = tz_of(df)
+    now = resolve_as_of(df, as_of)
+    freq = bucket_freq(df)
     values = df[df["metric"] == metric]
+    values = values.assign(value=values["value"].where(counted(values, now, freq)))
     keys = ["timestamp", *groups]
-    summed = values.groupby(keys, observed=True, dropna=False)["value"].sum().reset_index()
+    summed = (
+        values.groupby(keys, observed=True, dropna=False)["value"].sum(min_count=1).reset_index()
+    )
+    shares = {
+        "current": coverage(values, pair.current.start, pair.current.end, now, freq),
+        "previous": coverage(values, pair.previous.start, pair.full_previous_end, now, freq),
+    }
+    for name, end in (("current", pair.current.end), ("previous", pair.full_previous_end)):
+        start = pair.current.start if name == "current" else pair.previous.start
+        if shares[name] < 1:
+            warnings.warn(
+                coverage_warning(df, start, end, shares[name], "each missing bucket"),
+                UserWarning,
+                stacklevel=3,
+            )
 
     def side(
         start: pd.Timestamp, end: pd.Timestamp, limit: pd.Timestamp, name: str
     ) -> pd.DataFrame:
         part = summed[(summed["timestamp"] >= start) & (summed["timestamp"] < end)].copy()
-        part.loc[part["timestamp"] >= limit, "value"] = np.nan
+        late = bucket_ends(part["timestamp"], freq) > limit
+        part.loc[np.asarray(late, dtype=bool), "value"] = np.nan
         part["offset"] = part["timestamp"].dt.tz_convert(tz).dt.tz_localize(None) - _naive(
             start, tz
         )
@@ -324,5 +357,16 @@ def align_periods(
     previous = side(pair.previous.start, pair.full_previous_end, pair.full_previous_end, "previous")
     out = current.merge(previous, on=["offset", *groups], how="outer", sort=False)
     out = out.sort_values([*groups, "offset"], kind="stable").reset_index(drop=True)
-    cols = [*groups, "offset", "current_timestamp", "current", "previous_timestamp", "previous"]
+    out["current_coverage"] = shares["current"]
+    out["previous_coverage"] = shares["previous"]
+    cols = [
+        *groups,
+        "offset",
+        "current_timestamp",
+        "current",
+        "previous_timestamp",
+        "previous",
+        "current_coverage",
+        "previous_coverage",
+    ]
     return restore_groups(out[cols], df, groups)
