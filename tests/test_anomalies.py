@@ -89,3 +89,33 @@ def test_arguments_and_no_mutation():
         detect_anomalies(df, by="model_type", attribute="model_type")
     detect_anomalies(df, by="model_type")
     pd.testing.assert_frame_equal(df, before)
+
+
+def test_a_small_series_must_also_be_material():
+    small = with_spike(weekly(5.0, 0.05, seed=6), SPIKE)  # ¥5 a day, ¥10 more on the day
+    df = make_frame(
+        "2026-05-01",
+        "2026-10-01",
+        {
+            ("Chat", None, "total_amount"): weekly(1000.0, 0.05, seed=1),
+            ("Rerank", None, "total_amount"): small,
+        },
+    )
+    found = detect_anomalies(df, by="model_type")
+    row = found[(found["model_type"] == "Rerank") & (found["timestamp"] == SPIKE)]
+    assert row["score"].item() > 7  # unusual ...
+    assert not row["material"].item() and not found["anomaly"].any()  # ... but only ¥10
+    loose = detect_anomalies(df, by="model_type", min_amount=5)
+    hits = loose[loose["anomaly"]]
+    assert hits[["timestamp", "model_type"]].astype(str).values.tolist() == [[str(SPIKE), "Rerank"]]
+    # a share of the group's typical day: a 3x day is +200 %, so 2.5 is out of reach
+    assert not detect_anomalies(df, by="model_type", min_amount=0, min_share=2.5)["anomaly"].any()
+
+
+def test_materiality_arguments_are_checked():
+    df = frame(weekly(300.0, seed=2))
+    for bad in (-1, "20", True, float("nan")):
+        with pytest.raises(QueryError, match="min_amount"):
+            detect_anomalies(df, min_amount=bad)
+        with pytest.raises(QueryError, match="min_share"):
+            detect_anomalies(df, min_share=bad)

@@ -3,19 +3,34 @@
 Each series (the total, or each group of ``by``) is deseasonalised on the log scale, and each
 bucket gets a **robust z-score** of its residual, ``(r - median) / (1.4826 * MAD)``:
 
-* days: robust STL with a weekly season (a 21-week seasonal window); one scale for all
-  residuals;
+* days: robust STL with a weekly season (a 21-week seasonal window) and, on 16 weeks or
+  more, a 29-day trend, so that a week-long event (a holiday) does not drag its own expected
+  value down and make the days around it look high; one scale for all residuals;
 * hours: a centred rolling-median level (a week, a day when the history is shorter than two
-  weeks) plus, for each hour, the median of the same hour of the week in the *other* weeks, so
-  a spike never raises its own expected value nor echoes into next week's; residuals are scaled
-  per hour of the day, because quiet night hours swing more, in proportion, than busy ones.
-  Hourly detection is for sharp events; a bump lasting days shows better in daily data.
+  weeks; at the edges the nearest whole window, so the first and last days are not judged
+  against a half week) plus, for each hour, the median of the same hour of the week in the
+  *other* weeks, so a spike never raises its own expected value nor echoes into next week's;
+  residuals are scaled per hour of the day, because quiet night hours swing more, in
+  proportion, than busy ones. Hourly detection is for sharp events; a bump lasting days shows
+  better in daily data.
 
-A bucket is an anomaly when its score is beyond ``threshold`` (7 by default). On the demo's
-daily spend (440 days) that flags the outage day, the holiday week and the launch of a video
-campaign, and nothing else; on 20 seeded quiet series (5 % noise, 150 days) no score passed 6.1;
-a bucket at 3x its usual level scores far beyond 7. The
-running and settling buckets are never scored: a partial hour is not a drop.
+A bucket is an anomaly when it is both **unusual** (its score is beyond ``threshold``, 7 by
+default) and **material**: it departs from its expected value by at least ``min_amount``
+(¥20 by default, in the metric's unit) and by at least ``min_share`` (20 % by default) of the
+group's typical bucket (the median expected value over the four weeks, or the week of hours,
+around it). On the demo, a ¥1.81 day of VideoImageGeneration against ¥8.38 expected scores
+-8.3 and is not worth a look; the
+``material`` column says which buckets passed the floors. The running and settling buckets are
+never scored: a partial hour is not a drop.
+
+Measured in ``tests/test_anomaly_accuracy.py`` (which prints the figures): on the demo's daily
+spend (2025-09-01 to 2026-11-20) it flags 9 days, the Spring Festival's five working days, the
+outage day and the first three days of the video campaign, and nothing else (not the price cut
+of 2026-05-01, a step in unit cost that ``explain_change`` shows, not a bucket out of pattern);
+by model type and by department every flag (30 and 29) falls in a documented event. Anomalies of
+known size (3x, 4x, a tenth, a quarter) injected into quiet stretches of the demo's series are
+found with precision 1.00 and recall 1.00 by model type and by department, and precision 1.00
+and recall 0.95 hourly; four weeks of quiet hourly spend flag nothing.
 
 For each anomaly, ``contributor`` names the group (model type, else department) whose own value
 departed most from its expected value in the same direction, and ``contribution`` says by how
@@ -46,6 +61,8 @@ from .engines import Transform
 __all__ = ["detect_anomalies"]
 
 _MAD_TO_SIGMA = 1.4826
+MIN_AMOUNT = 20.0  # the smallest material departure, in the metric's unit (CNY for cost)
+MIN_SHARE = 0.2  # ... and as a share of the group's typical bucket
 
 
 def _decompose(y: np.ndarray, timestamps: pd.Series, freq: str) -> tuple[np.ndarray, np.ndarray]:
@@ -59,8 +76,11 @@ def _decompose(y: np.ndarray, timestamps: pd.Series, freq: str) -> tuple[np.ndar
 
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            # a 21-week seasonal window: the weekly shape does not chase one week's noise
-            parts = STL(z, period=7, seasonal=21, robust=True).fit()
+            # a 21-week seasonal window: the weekly shape does not chase one week's noise; on
+            # 16 weeks or more, a 29-day trend, so that a week-long event (a holiday) does not
+            # drag its own expected value down (shorter series keep STL's default trend)
+            trend = {"trend": 29} if len(z) >= 112 else {}
+            parts = STL(z, period=7, seasonal=21, robust=True, **trend).fit()
         fitted = np.asarray(parts.trend + parts.seasonal, dtype=float)
     else:
         fitted = np.full(len(z), np.median(z))
@@ -73,8 +93,10 @@ def _hourly(y: np.ndarray, timestamps: pd.Series) -> tuple[np.ndarray, np.ndarra
     negative = y.min() < 0
     z = y.astype(float) if negative else np.log(y + typical)  # near-zero hours stay calm
     long = len(z) >= 2 * 168
-    level = pd.Series(z).rolling(168 if long else 24, center=True, min_periods=1).median()
-    level = level.to_numpy()
+    window = 168 if long else 24
+    # a whole window at the edges too: a half week holds no weekend and would bias the level
+    level = pd.Series(z).rolling(window, center=True, min_periods=min(window, len(z))).median()
+    level = level.bfill().ffill().to_numpy()
     stamps = timestamps.reset_index(drop=True)
     hour = stamps.dt.hour.to_numpy()
     slot = (stamps.dt.day_of_week.to_numpy() * 24 + hour) if long else hour
@@ -108,6 +130,23 @@ def _scores(residual: np.ndarray, groups: np.ndarray) -> np.ndarray:
     return out
 
 
+def _material(
+    y: np.ndarray, expected: np.ndarray, freq: str, min_amount: float, min_share: float
+) -> np.ndarray:
+    """Whether each bucket's departure from its expected value is worth a look.
+
+    It must reach ``min_amount`` (in the metric's unit) and ``min_share`` of the group's typical
+    bucket: the median of the expected values over the four weeks (days) or the week (hours)
+    around it, so that growth over a long history does not move the bar.
+    """
+    departure = np.abs(y - expected)
+    window = 28 if freq != "h" else 168
+    typical = (
+        pd.Series(np.abs(expected)).rolling(window, center=True, min_periods=1).median()
+    ).to_numpy()
+    return (departure >= min_amount) & (departure >= min_share * typical)
+
+
 def _attribute_dimension(df: pd.DataFrame, groups: list[str], attribute: Any) -> str | None:
     if attribute is not None:
         if attribute not in ("model_type", "client_id") or attribute in groups:
@@ -130,12 +169,22 @@ def detect_anomalies(
     threshold: float = 7.0,
     attribute: str | None = None,
     as_of: Any = None,
+    min_amount: float = MIN_AMOUNT,
+    min_share: float = MIN_SHARE,
 ) -> pd.DataFrame:
     """Score every complete bucket against its series' pattern; flag the extreme ones.
 
     Returns, per bucket (and group): ``timestamp``, the group columns, ``value``,
-    ``expected``, ``score`` (robust z of the deseasonalised residual), ``anomaly``, and for
-    anomalies ``contributor`` and ``contribution`` (see the module documentation).
+    ``expected``, ``score`` (robust z of the deseasonalised residual), ``anomaly`` (unusual
+    and material), ``material`` (the departure passes both floors), and for anomalies
+    ``contributor`` and ``contribution`` (see the module documentation).
+
+    Args:
+        threshold: robust z-score beyond which a bucket is unusual.
+        min_amount: the smallest departure from the expected value that is material, in the
+            metric's unit (¥ for cost); 0 turns the floor off.
+        min_share: the smallest departure as a share of the group's typical bucket; 0 turns
+            it off.
 
     Example:
         >>> from costtrend_nb import CostTrendClient
@@ -151,6 +200,9 @@ def detect_anomalies(
         raise QueryError(
             f"threshold must be a positive number of robust z-scores, not {threshold!r}."
         )
+    for name, floor in (("min_amount", min_amount), ("min_share", min_share)):
+        if isinstance(floor, bool) or not isinstance(floor, (int, float)) or not floor >= 0:
+            raise QueryError(f"{name} must be a number of at least 0, not {floor!r}.")
     groups = normalise_by(by)
     dimension = _attribute_dimension(df, groups, attribute)
     freq = bucket_freq(df)
@@ -169,7 +221,8 @@ def detect_anomalies(
         out = part.copy()
         out["expected"] = expected
         out["score"] = score
-        out["anomaly"] = np.abs(out["score"]) > threshold
+        out["material"] = _material(y, expected, freq, min_amount, min_share)
+        out["anomaly"] = (np.abs(score) > threshold) & out["material"].to_numpy()
         frames.append(out)
     result = pd.concat(frames, ignore_index=True)
     result["contributor"] = pd.Series([None] * len(result), dtype=object)
@@ -183,6 +236,7 @@ def detect_anomalies(
         "expected",
         "score",
         "anomaly",
+        "material",
         "contributor",
         "contribution",
     ]
