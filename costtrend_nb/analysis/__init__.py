@@ -14,15 +14,27 @@ from .drivers import VOLUME, explain_change, volume_of
 from .engines import ETSForecaster, Forecaster, MSTLForecaster, SeasonalNaiveForecaster
 from .forecast import backtest, choose_engine, forecast, month_end_landing
 from .periods import align_periods, compare_periods, period_pairs
+from .showback import (
+    TOTAL,
+    UNIT_COST_SCALE,
+    allocation,
+    price_changes,
+    rollup,
+    unit_cost_scale,
+    unit_costs,
+)
 
 __all__ = [
     "OTHER",
+    "TOTAL",
+    "UNIT_COST_SCALE",
     "VOLUME",
     "ETSForecaster",
     "Forecaster",
     "MSTLForecaster",
     "SeasonalNaiveForecaster",
     "align_periods",
+    "allocation",
     "backtest",
     "breakdown",
     "choose_engine",
@@ -32,6 +44,10 @@ __all__ = [
     "forecast",
     "month_end_landing",
     "period_pairs",
+    "price_changes",
+    "rollup",
     "share_over_time",
+    "unit_cost_scale",
+    "unit_costs",
     "volume_of",
 ]
