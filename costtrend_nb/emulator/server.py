@@ -26,17 +26,17 @@ What it does, as the service would:
   window, a query's attempt count for 15 minutes after it was last asked, each table capped
   (oldest forgotten first), and the encoded answers it reuses are capped in number and bytes.
 
+Its parts live apart: the signature check in :mod:`.signature`, reading the parameters and
+paging tokens in :mod:`.params`, the refusals' shapes in :mod:`.refusals`, and the bounded
+tables of nonces and attempts in :mod:`.recent`.
+
 The demo key pair is public: it opens only the emulator.
 """
 
 from __future__ import annotations
 
-import base64
-import contextlib
-import datetime as dt
 import email.utils
 import hashlib
-import hmac
 import json
 import logging
 import re
@@ -47,15 +47,24 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from http import HTTPStatus
 from typing import Any
-from urllib.parse import parse_qsl, unquote, urlsplit
 
 import numpy as np
 import orjson
 
-from ..auth import ALGORITHM, API_VERSION, authorization
-from ..catalogue import METRICS, MODEL_TYPE_METRICS
+from ..catalogue import METRICS
 from .aggregate import Buckets, Selection, aggregate
-from .synth import DAY, DEMO_NOW, Organisation, demo_organisation
+from .params import (
+    DEFAULT_RESULTS,
+    PageTokens,
+    identity_without,
+    int_param,
+    split_target,
+    trend_selection,
+)
+from .recent import Recent
+from .refusals import Refusal, denied, error_body, invalid
+from .signature import MAX_SKEW, verify_signature
+from .synth import DEMO_NOW, Organisation, demo_organisation
 
 __all__ = [
     "DEMO_ACCESS_KEY_ID",
@@ -78,17 +87,10 @@ ACTIONS = {
     TREND_PATH: "ModelRouterQueryCostTrendMetrics",
     CLIENTS_PATH: "ModelRouterQueryClientList",
 }
-MAX_SKEW = 15 * 60
-MAX_RESULTS = 1000
-MAX_SPAN = 366 * DAY
-DEFAULT_RESULTS = 10
 MAX_NONCES = 100_000  #: nonces remembered at most (each for the 15-minute window)
 MAX_QUERIES = 10_000  #: query identities whose attempts are counted at most
 CACHE_ANSWERS = 64  #: encoded answers kept for reuse by later pages ...
 CACHE_BYTES = 64 << 20  #: ... and their total size in bytes
-_REQUIRED_SIGNED = ("host", "x-acs-date", "x-acs-signature-nonce", "x-acs-content-sha256")
-_DENIED = "B.Permission.DeniedException"
-_INTEGER = re.compile(r"-?[0-9]{1,19}")  # ASCII digits, within a 64-bit integer's length
 
 
 @dataclass(frozen=True)
@@ -139,59 +141,6 @@ def _dumps(obj: Any) -> bytes:
     return json.dumps(obj, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
 
 
-def _digest(text: str) -> bytes:
-    return hashlib.sha256(text.encode("utf-8", "surrogatepass")).digest()
-
-
-class _Recent:
-    """Counts by key, each kept until it expires, at most ``cap`` of them, oldest forgotten first.
-
-    Keys are stored as SHA-256 digests, so a 20 KB query costs 32 bytes. Entries are kept in
-    order of last use, so forgetting is O(1) amortised. The emulator's lock guards it.
-
-    Example:
-        >>> seen = _Recent(cap=2)
-        >>> seen.put("a", 1, expires=10.0); seen.put("b", 1, expires=20.0)
-        >>> seen.put("c", 1, expires=30.0)       # over the cap: "a" goes
-        >>> "a" in seen, len(seen)
-        (False, 2)
-        >>> seen.forget_expired(now=25.0)         # "b" expired
-        >>> seen.get("b"), seen.get("c")
-        (0, 1)
-    """
-
-    def __init__(self, cap: int) -> None:
-        self.cap = cap
-        self._table: OrderedDict[bytes, tuple[float, int]] = OrderedDict()
-
-    def __len__(self) -> int:
-        return len(self._table)
-
-    def __contains__(self, key: str) -> bool:
-        return _digest(key) in self._table
-
-    def get(self, key: str) -> int:
-        """The count kept for ``key``; 0 when none is."""
-        entry = self._table.get(_digest(key))
-        return 0 if entry is None else entry[1]
-
-    def put(self, key: str, count: int, expires: float) -> None:
-        """Keep ``count`` for ``key`` until ``expires``, as its most recent entry."""
-        digest = _digest(key)
-        self._table[digest] = (expires, count)
-        self._table.move_to_end(digest)
-        while len(self._table) > self.cap:
-            self._table.popitem(last=False)
-
-    def forget_expired(self, now: float) -> None:
-        """Forget the entries that expired before ``now``, oldest first, up to a live one.
-
-        An entry behind a live one waits for it (at most one window): the cap bounds them all.
-        """
-        while self._table and next(iter(self._table.values()))[0] < now:
-            self._table.popitem(last=False)
-
-
 @dataclass(frozen=True)
 class _Encoded:
     """A query's answer, encoded: each served point as JSON text, and the metric definitions."""
@@ -223,76 +172,6 @@ class _Encoded:
         ]
         text = _dumps(metrics).decode("utf-8")
         return cls(points, text, sum(map(len, points)) + len(text))
-
-
-class _Refusal(Exception):
-    def __init__(self, status: int, code: str, message: str, *, gateway: bool = False) -> None:
-        super().__init__(message)
-        self.status, self.code, self.message, self.gateway = status, code, message, gateway
-
-
-def _denied(reason: str) -> _Refusal:
-    return _Refusal(403, _DENIED, f"鉴权失败或权限不足: {reason}", gateway=True)
-
-
-def _missing(name: str) -> _Refusal:
-    return _Refusal(400, "MissingParameter", f"The parameter {name} is required.")
-
-
-def _invalid(message: str) -> _Refusal:
-    return _Refusal(400, "InvalidParameter", message)
-
-
-def _int(params: Mapping[str, str], name: str, *, required: bool = False) -> int | None:
-    raw = params.get(name)
-    if raw is None or raw == "":
-        if required:
-            raise _missing(name)
-        return None
-    text = raw.strip()
-    if not _INTEGER.fullmatch(text) or not -(2**63) <= int(text) < 2**63:
-        raise _invalid(f"The parameter {name} must be an integer, not {raw[:40]!r}.")
-    return int(text)
-
-
-def _int_list(params: Mapping[str, str], name: str) -> tuple[int, ...] | None:
-    raw = params.get(name)
-    if raw is None:
-        return None
-    items = [p.strip() for p in raw.split(",") if p.strip()]
-    if not all(_INTEGER.fullmatch(p) and 0 <= int(p) < 2**63 for p in items):
-        raise _invalid(f"The parameter {name} must be comma-separated integers.")
-    return tuple(int(p) for p in items)
-
-
-def _split(target: str) -> tuple[str, list[tuple[str, str]]]:
-    """The decoded path and the query's pairs of a request target (origin or absolute form)."""
-    if not target.startswith("/"):  # "http://host/path?query", as a proxy sends it
-        with contextlib.suppress(ValueError):  # e.g. an unbalanced "[" read as an IPv6 host
-            target = urlsplit(target)._replace(scheme="", netloc="").geturl()
-    path, _, query = target.partition("#")[0].partition("?")
-    return unquote(path) or "/", parse_qsl(query, keep_blank_values=True)
-
-
-def _check_required(signed: list[str], headers: Mapping[str, str]) -> None:
-    """Refuse unless the headers the signature must cover are signed and sent."""
-    unsigned = [h for h in _REQUIRED_SIGNED if h not in signed]
-    if unsigned:
-        raise _denied(f"{', '.join(unsigned)} must be signed.")
-    absent = [h for h in _REQUIRED_SIGNED if not headers.get(h, "").strip()]
-    if absent:
-        raise _denied(f"{', '.join(absent)} must be sent.")
-
-
-def _check_date(value: str, now: float) -> float:
-    """The Unix time of an ``x-acs-date``, refused unless within 15 minutes of ``now``."""
-    try:
-        sent = dt.datetime.strptime(value, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=dt.UTC)
-    except ValueError:
-        raise _denied("x-acs-date is not ISO 8601 UTC.") from None
-    if abs(sent.timestamp() - now) > MAX_SKEW:
-        raise _denied("x-acs-date is more than 15 minutes off.")
-    return sent.timestamp()
 
 
 @dataclass(repr=False)
@@ -331,11 +210,11 @@ class Emulator:
     def __post_init__(self) -> None:
         self.now = int(self.now)
         self._lock = threading.Lock()
-        self._nonces = _Recent(self.max_nonces)  # nonce -> kept until its date leaves the window
-        self._attempts = _Recent(self.max_queries)  # query -> attempts, kept 15 min after the last
+        self._nonces = Recent(self.max_nonces)  # nonce -> kept until its date leaves the window
+        self._attempts = Recent(self.max_queries)  # query -> attempts, kept 15 min after the last
         self._cache: OrderedDict[str, _Encoded] = OrderedDict()
         self._cache_bytes = 0
-        self._token_key = hashlib.sha256(f"token-key|{self.seed}".encode()).digest()
+        self._tokens = PageTokens(hashlib.sha256(f"token-key|{self.seed}".encode()).digest())
         self.requests = 0
 
     @property
@@ -369,7 +248,7 @@ class Emulator:
         except Exception:  # any bug of ours: answered, as the service would, and logged
             log.debug("unexpected error answering %s %.200r", method, target, exc_info=True)
             reply = self._refuse(
-                _Refusal(500, "Server.Internal.UnknownError", "未知错误"),
+                Refusal(500, "Server.Internal.UnknownError", "未知错误"),
                 _request_id(self.seed, "unknown-error", time.perf_counter()),
             )
         if reply.delay:
@@ -386,7 +265,7 @@ class Emulator:
         with self._lock:
             self.requests += 1
         code = re.sub("[^A-Za-z]", "", HTTPStatus(status).phrase.title())  # e.g. BadRequest
-        refusal = _Refusal(int(status), code, message, gateway=True)
+        refusal = Refusal(int(status), code, message, gateway=True)
         return self._refuse(refusal, _request_id(self.seed, "http", status, message))
 
     def _answer(self, method: str, target: str, headers: Mapping[str, str], body: bytes) -> Reply:
@@ -396,20 +275,31 @@ class Emulator:
             self._nonces.forget_expired(now)
             self._attempts.forget_expired(now)
         lowered = {k.lower(): v for k, v in headers.items()}
-        path, pairs = _split(target)
+        path, pairs = split_target(target)
         params = dict(pairs)
         identity = path + "?" + "&".join(f"{k}={v}" for k, v in sorted(pairs))
         try:
             if path not in ACTIONS:
-                raise _Refusal(
+                raise Refusal(
                     404,
                     "InvalidAction.NotFound",
                     f"{path[:200]} is not an API of this product.",
                     gateway=True,
                 )
             if method.upper() != "GET":
-                raise _Refusal(405, "UnsupportedHTTPMethod", "Only GET is supported.", gateway=True)
-            self._verify(method.upper(), path, pairs, lowered, body, now)
+                raise Refusal(405, "UnsupportedHTTPMethod", "Only GET is supported.", gateway=True)
+            sent = verify_signature(
+                method.upper(),
+                path,
+                pairs,
+                lowered,
+                body,
+                now,
+                key_pairs=self.key_pairs,
+                sts_tokens=self.sts_tokens,
+                action=ACTIONS[path],
+            )
+            self._use_nonce(lowered["x-acs-signature-nonce"], sent)
             attempt = self._attempt(identity, now)
             delay = self._delay(identity, attempt)
             fault = self._fault(identity, attempt)
@@ -423,7 +313,7 @@ class Emulator:
                 body = _dumps(self._clients(params, request_id))
             cut = len(body) // 2 if fault == "truncate" else None
             return Reply(200, self._headers(request_id), body, delay=delay, cut=cut)
-        except _Refusal as refusal:
+        except Refusal as refusal:
             request_id = _request_id(self.seed, identity, "refused", refusal.code)
             reply = self._refuse(refusal, request_id)
             reply.delay = self.faults.latency_ms / 1000.0
@@ -431,64 +321,11 @@ class Emulator:
 
     # -- authentication ---------------------------------------------------------------------
 
-    def _verify(
-        self,
-        method: str,
-        path: str,
-        pairs: list[tuple[str, str]],
-        headers: dict[str, str],
-        body: bytes,
-        now: float,
-    ) -> None:
-        value = headers.get("authorization", "")
-        if not value.startswith(ALGORITHM + " "):
-            raise _denied("missing or unsupported Authorization.")
-        fields = dict(
-            part.strip().split("=", 1)
-            for part in value[len(ALGORITHM) + 1 :].split(",")
-            if "=" in part
-        )
-        key_id = fields.get("Credential", "")
-        secret = self.key_pairs.get(key_id)
-        if secret is None:
-            raise _denied("unknown access key.")
-        signed = [h for h in fields.get("SignedHeaders", "").split(";") if h]
-        _check_required(signed, headers)
-        sent = _check_date(headers["x-acs-date"], now)
-        if hashlib.sha256(body).hexdigest() != headers["x-acs-content-sha256"]:
-            raise _denied("x-acs-content-sha256 does not match the body.")
-        token = headers.get("x-acs-security-token")
-        if token is not None and self.sts_tokens.get(token) != key_id:
-            raise _denied("unknown security token.")
-        expected = authorization(
-            method,
-            path,
-            pairs,
-            headers,
-            access_key_id=key_id,
-            access_key_secret=secret,
-            signed_headers=signed,
-            payload_hash=headers["x-acs-content-sha256"],
-        )
-        if not hmac.compare_digest(expected, value.strip()):
-            raise _denied("the signature does not match.")
-        if (
-            headers.get("x-acs-action") != ACTIONS[path]
-            or headers.get("x-acs-version") != API_VERSION
-        ):
-            raise _Refusal(
-                400,
-                "InvalidAction",
-                f"x-acs-action must be {ACTIONS[path]} and x-acs-version {API_VERSION}.",
-                gateway=True,
-            )
-        self._use_nonce(headers["x-acs-signature-nonce"], sent)
-
     def _use_nonce(self, nonce: str, sent: float) -> None:
         """Refuse a nonce seen before; remember it while its date can still pass the check."""
         with self._lock:
             if nonce in self._nonces:
-                raise _denied("the signature nonce was used before.")
+                raise denied("the signature nonce was used before.")
             self._nonces.put(nonce, 1, expires=sent + MAX_SKEW)
 
     # -- faults -----------------------------------------------------------------------------
@@ -509,7 +346,7 @@ class Emulator:
         request_id = _request_id(self.seed, identity, attempt)
         if f.throttle_every and u[0] < 1.0 / f.throttle_every:
             reply = self._refuse(
-                _Refusal(
+                Refusal(
                     429,
                     "Throttling.User",
                     "Request was denied due to user flow control.",
@@ -521,7 +358,7 @@ class Emulator:
             return reply
         if u[1] < f.error_rate:
             return self._refuse(
-                _Refusal(500, "Server.Internal.UnknownError", "未知错误"), request_id
+                Refusal(500, "Server.Internal.UnknownError", "未知错误"), request_id
             )
         if u[2] < f.truncate_rate:
             return "truncate"  # the real answer, cut short in transit
@@ -543,64 +380,9 @@ class Emulator:
             ("x-acs-request-id", request_id),
         ]
 
-    def _refuse(self, refusal: _Refusal, request_id: str) -> Reply:
-        body: dict[str, Any]
-        if refusal.gateway:
-            body = {
-                "RequestId": request_id,
-                "HostId": "aicontent.aliyuncs.com",
-                "Code": refusal.code,
-                "Message": refusal.message,
-                "Recommend": "https://api.aliyun.com/troubleshoot?q=" + refusal.code,
-            }
-        else:
-            body = {
-                "requestId": request_id,
-                "success": False,
-                "httpStatusCode": refusal.status,
-                "errCode": refusal.code,
-                "errMessage": refusal.message,
-                "code": refusal.code,
-                "message": refusal.message,
-            }
+    def _refuse(self, refusal: Refusal, request_id: str) -> Reply:
+        body = error_body(refusal, request_id)
         return Reply(refusal.status, self._headers(request_id), _dumps(body))
-
-    def _selection(self, params: Mapping[str, str]) -> tuple[Selection, int, int, str, int]:
-        start = _int(params, "startTime", required=True)
-        end = _int(params, "endTime", required=True)
-        assert start is not None and end is not None
-        if start >= end:
-            raise _invalid("startTime must be earlier than endTime.")
-        if end - start > MAX_SPAN:
-            raise _invalid("The time range may not exceed 366 days.")
-        granularity = params.get("granularity") or "hourly"
-        if granularity not in ("hourly", "daily"):
-            raise _invalid(
-                f"The parameter granularity must be hourly or daily, not {granularity[:20]!r}."
-            )
-        if params.get("clientId") and params.get("clientIds"):
-            raise _invalid("clientId and clientIds are mutually exclusive.")
-        client_id = _int(params, "clientId")
-        client_ids = _int_list(params, "clientIds")
-        api_key_id = _int(params, "apiKeyId")
-        if api_key_id is not None and client_id is None:
-            raise _invalid("apiKeyId needs clientId.")
-        size = _int(params, "maxResults")
-        size = DEFAULT_RESULTS if size is None else size
-        if not 1 <= size <= MAX_RESULTS:
-            raise _invalid(f"The parameter maxResults must be between 1 and {MAX_RESULTS}.")
-        types = None
-        if params.get("modelTypes"):
-            types = tuple(
-                dict.fromkeys(t.strip() for t in params["modelTypes"].split(",") if t.strip())
-            )
-            unknown = [t for t in types if t not in MODEL_TYPE_METRICS]
-            if unknown:
-                raise _invalid(f"Unknown model type: {unknown[0][:40]}.")
-        members = _int_list(params, "memberUserIds")
-        clients = (client_id,) if client_id is not None else client_ids
-        selection = Selection(types, clients, api_key_id, members)
-        return selection, start, end, granularity, size
 
     def _encoded(
         self, identity: str, selection: Selection, start: int, end: int, granularity: str
@@ -631,9 +413,9 @@ class Emulator:
             self._cache_bytes -= dropped.size + len(dropped_id)
 
     def _trend(self, params: Mapping[str, str], identity: str, request_id: str) -> bytes:
-        selection, start, end, granularity, size = self._selection(params)
+        selection, start, end, granularity, size = trend_selection(params)
         query_id = identity_without(identity, ("nextToken", "maxResults"))
-        offset = self._read_token(params.get("nextToken"), query_id)
+        offset = self._tokens.read(params.get("nextToken"), query_id)
         encoded = self._encoded(query_id, selection, start, end, granularity)
         first = offset
         duplicate = self.faults.duplicate_rate
@@ -642,7 +424,7 @@ class Emulator:
         points = ",".join(encoded.points[first : offset + size])
         token = ""
         if offset + size < len(encoded.points):
-            token = f',"nextToken":"{self._make_token(offset + size, query_id)}"'
+            token = f',"nextToken":"{self._tokens.make(offset + size, query_id)}"'
         head = _dumps({"requestId": request_id, "success": True, "httpStatusCode": 200})
         return (
             head[:-1].decode()
@@ -651,11 +433,11 @@ class Emulator:
         ).encode("utf-8")
 
     def _clients(self, params: Mapping[str, str], request_id: str) -> dict[str, Any]:
-        size = _int(params, "maxResults")
+        size = int_param(params, "maxResults")
         size = DEFAULT_RESULTS if size is None else size
         if not 1 <= size <= 100:
-            raise _invalid("The parameter maxResults must be between 1 and 100.")
-        parent = _int(params, "parentId")
+            raise invalid("The parameter maxResults must be between 1 and 100.")
+        parent = int_param(params, "parentId")
         keyword = params.get("keyword") or ""
         departments = [
             d
@@ -663,7 +445,7 @@ class Emulator:
             if (parent is None or d.parent_id == parent) and keyword.lower() in d.name.lower()
         ]
         query_id = "clients|" + f"{parent}|{keyword}"
-        offset = self._read_token(params.get("nextToken"), query_id)
+        offset = self._tokens.read(params.get("nextToken"), query_id)
         page = departments[offset : offset + size]
         data: dict[str, Any] = {
             "list": [
@@ -687,37 +469,5 @@ class Emulator:
             "total": len(departments),
         }
         if offset + size < len(departments):
-            data["nextToken"] = self._make_token(offset + size, query_id)
+            data["nextToken"] = self._tokens.make(offset + size, query_id)
         return {"requestId": request_id, "success": True, "httpStatusCode": 200, "data": data}
-
-    # -- tokens -----------------------------------------------------------------------------
-
-    def _make_token(self, offset: int, query_id: str) -> str:
-        bound = hashlib.sha256(query_id.encode()).hexdigest()[:16]
-        payload = f"{offset}.{bound}"
-        mac = hmac.new(self._token_key, payload.encode(), hashlib.sha256).hexdigest()[:16]
-        return base64.urlsafe_b64encode(f"{payload}.{mac}".encode()).decode().rstrip("=")
-
-    def _read_token(self, token: str | None, query_id: str) -> int:
-        if not token:
-            return 0
-        try:
-            text = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)).decode()
-            offset, bound, mac = text.split(".")
-            good = hmac.new(
-                self._token_key, f"{offset}.{bound}".encode(), hashlib.sha256
-            ).hexdigest()[:16]
-        except (ValueError, UnicodeDecodeError):
-            raise _invalid("The parameter nextToken is invalid.") from None
-        if not hmac.compare_digest(mac, good) or not offset.isdigit():
-            raise _invalid("The parameter nextToken is invalid.")
-        if bound != hashlib.sha256(query_id.encode()).hexdigest()[:16]:
-            raise _invalid("The parameter nextToken belongs to another query.")
-        return int(offset)
-
-
-def identity_without(identity: str, names: tuple[str, ...]) -> str:
-    """A request identity without some parameters (a query's pages share one)."""
-    path, _, query = identity.partition("?")
-    kept = [p for p in query.split("&") if p and p.split("=", 1)[0] not in names]
-    return path + "?" + "&".join(kept)
