@@ -1,0 +1,161 @@
+"""What the plot families share: the partial-data notice, the empty-selection sentence, new
+axes, date and unit axes, window labels, and per-bucket sums with their completeness.
+
+Every plot function draws inside :func:`costtrend_nb.style.style_context` and is wrapped in
+:func:`notes_missing_series`, whose notice carries the ``gid`` :data:`PARTIAL_GID`.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable, Mapping
+from typing import Any, TypeAlias, TypeVar
+
+import pandas as pd
+
+from ..analysis.breakdown import OTHER
+from ..catalogue import metric_info
+from ..style import metric_label, unit_formatter
+
+Names: TypeAlias = Mapping[int, str] | pd.DataFrame | None
+INCOMPLETE = "Incomplete: still settling"
+_GROUP_TITLE = {"model_type": "model type", "client_id": "department"}
+
+
+_P = TypeVar("_P", bound=Callable[..., Any])
+PARTIAL_GID = "costtrend-partial"  #: the ``gid`` of the notice drawn on plots of partial data
+
+
+def notes_missing_series(plot: _P) -> _P:
+    """Draw a visible notice on the axes when the data lacks series (``attrs["missing_series"]``,
+    set by a fetch with ``on_error="partial"``): such totals are understated."""
+
+    @functools.wraps(plot)
+    def wrapper(data: Any, *args: Any, **kwargs: Any) -> Any:
+        ax = plot(data, *args, **kwargs)
+        missing = list(getattr(data, "attrs", {}).get("missing_series") or [])
+        if missing:
+            named = ", ".join(missing[:3]) + (
+                f" and {len(missing) - 3} more" if len(missing) > 3 else ""
+            )
+            ax.text(
+                0.01,
+                0.99,
+                f"Partial data: {len(missing)} series missing ({named}); totals are understated",
+                transform=ax.transAxes,
+                ha="left",
+                va="top",
+                fontsize="small",
+                color="#B00020",
+                bbox={"facecolor": "white", "edgecolor": "#B00020", "boxstyle": "round,pad=0.3"},
+                gid=PARTIAL_GID,
+                zorder=10,
+            )
+        return ax
+
+    return wrapper  # type: ignore[return-value]
+
+
+def _axes(ax: Any, figsize: tuple[float, float] = (9, 4)) -> Any:
+    if ax is not None:
+        return ax
+    import matplotlib.pyplot as plt
+
+    _, new = plt.subplots(figsize=figsize, layout="constrained")
+    return new
+
+
+def _names(names: Names) -> dict[int, str]:
+    if names is None:
+        return {}
+    if isinstance(names, pd.DataFrame):
+        return {int(i): str(n) for i, n in zip(names["id"], names["name"], strict=True)}
+    return {int(k): str(v) for k, v in names.items()}
+
+
+def _no_data(ax: Any, what: str = "No data for this selection") -> Any:
+    ax.text(0.5, 0.5, what, transform=ax.transAxes, ha="center", va="center", color="#666666")
+    ax.set_xticks([])
+    ax.set_yticks([])
+    ax.grid(False)
+    return ax
+
+
+def _local(stamps: pd.Series | pd.DatetimeIndex) -> pd.DatetimeIndex:
+    """Wall-clock time in the data's zone: what the axis shows."""
+    return pd.DatetimeIndex(stamps).tz_localize(None)
+
+
+def _date_axis(ax: Any) -> None:
+    import matplotlib.dates as mdates
+
+    locator = mdates.AutoDateLocator(minticks=4, maxticks=9)
+    ax.xaxis.set_major_locator(locator)
+    ax.xaxis.set_major_formatter(mdates.ConciseDateFormatter(locator))
+
+
+def _value_axis(ax: Any, metric: str, lang: str, axis: str = "y") -> None:
+    unit = metric_info(metric).unit
+    target = ax.yaxis if axis == "y" else ax.xaxis
+    target.set_major_formatter(unit_formatter(unit))
+    (ax.set_ylabel if axis == "y" else ax.set_xlabel)(metric_label(metric, lang))
+
+
+def _window_text(start: pd.Timestamp, end: pd.Timestamp) -> str:
+    """A half-open window as people read it: 1 Nov – 19 Nov 2026, or with hours."""
+    if end == end.normalize() and start == start.normalize():
+        last = end - pd.Timedelta(days=1)
+        if last <= start:
+            return f"{start:%d %b %Y}"
+        head = f"{start:%d %b}" if start.year == last.year else f"{start:%d %b %Y}"
+        return f"{head} – {last:%d %b %Y}"
+    return f"{start:%d %b %Y %H:%M} – {end:%d %b %H:%M}"
+
+
+def _fold_top(table: pd.DataFrame, column: str, top: int) -> pd.Series:
+    totals = table.groupby(column, observed=True, dropna=False)["value"].sum()
+    keep = set(totals.sort_values(ascending=False).index[:top])
+    return table[column].astype(object).map(lambda g: g if g in keep else OTHER)
+
+
+def _per_bucket(df: pd.DataFrame, metric: str, by: str | None, top: int) -> pd.DataFrame:
+    """Timestamp x group sums (top groups, then Other), with each bucket's completeness."""
+    rows = df[df["metric"] == metric]
+    if by is None:
+        table = rows.groupby("timestamp").agg(value=("value", "sum"), complete=("complete", "all"))
+        table["group"] = "Total"
+        return table.reset_index()
+    rows = rows.assign(group=_fold_top(rows, by, top))
+    table = rows.groupby(["timestamp", "group"], sort=True, dropna=False).agg(
+        value=("value", "sum"), complete=("complete", "all")
+    )
+    return table.reset_index()
+
+
+def _group_order(table: pd.DataFrame) -> list[Any]:
+    totals = table.groupby("group", dropna=False)["value"].sum().sort_values(ascending=False)
+    order = [g for g in totals.index if g != OTHER]
+    return order + ([OTHER] if OTHER in totals.index else [])
+
+
+def _shade_incomplete(ax: Any, table: pd.DataFrame, freq: str) -> None:
+    """Hatch from the last complete point to the last incomplete one: the dashed stretch."""
+    complete = table.groupby("timestamp")["complete"].all()
+    if complete.all():
+        return
+    done = complete[complete].index
+    start = done.max() if len(done) else complete.index.min()
+    end = complete.index.max()
+    step = pd.Timedelta(days=1) if freq == "D" else pd.Timedelta(hours=1)
+    if start == end:
+        start, end = start - step / 2, end + step / 2
+    ax.axvspan(
+        _local(pd.DatetimeIndex([start]))[0],
+        _local(pd.DatetimeIndex([end]))[0],
+        facecolor=(1, 1, 1, 0.55),
+        edgecolor="#666666",
+        hatch="//",
+        lw=0,
+        label=INCOMPLETE,
+        zorder=3,
+    )

@@ -1,0 +1,106 @@
+"""The trend with its expected pattern and flagged buckets (:func:`plot_anomalies`)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from ..analysis import detect_anomalies
+from ..analysis._frame import check_additive, validate
+from ..catalogue import metric_info
+from ..style import format_value, group_label, style_context
+from ._common import (
+    Names,
+    _axes,
+    _date_axis,
+    _local,
+    _names,
+    _no_data,
+    _value_axis,
+    notes_missing_series,
+)
+
+__all__ = ["plot_anomalies"]
+
+
+@notes_missing_series
+def plot_anomalies(
+    data: pd.DataFrame,
+    *,
+    metric: str = "total_amount",
+    threshold: float = 7.0,
+    anomalies: pd.DataFrame | None = None,
+    names: Names = None,
+    lang: str = "en",
+    annotate: int = 6,
+    ax: Any = None,
+    **kwargs: Any,
+) -> Any:
+    """The trend with its expected pattern, and flagged buckets marked and explained.
+
+    The ``annotate`` strongest anomalies name the group that contributed most.
+
+    Example:
+        >>> ax = plot_anomalies(df)                                          # doctest: +SKIP
+    """
+    validate(data)
+    check_additive(metric)
+    labels = _names(names)
+    with style_context():
+        ax = _axes(ax)
+        ax.set_title(f"{metric_info(metric).label}: anomalies (robust z beyond {threshold:g})")
+        if (data["metric"] == metric).sum() == 0:
+            return _no_data(ax)
+        found = (
+            anomalies
+            if anomalies is not None
+            else detect_anomalies(data, metric, threshold=threshold)
+        )
+        x = _local(found["timestamp"])
+        ax.plot(x, found["value"], color="#333333", lw=1.3, label="Actual", **kwargs)
+        ax.plot(x, found["expected"], color="#999999", lw=1.0, ls="--", label="Expected")
+        flagged = found[found["anomaly"]]
+        ax.scatter(
+            _local(flagged["timestamp"]),
+            flagged["value"],
+            s=60,
+            facecolors="none",
+            edgecolors="#D55E00",
+            linewidths=1.8,
+            zorder=3,
+            label=f"Anomaly ({len(flagged)})",
+        )
+        unit = metric_info(metric).unit
+        strongest = _strongest_per_run(found, annotate)
+        for _, r in strongest.iterrows():
+            who = "" if r["contributor"] is None else f"{group_label(r['contributor'], labels)} "
+            text = (
+                f"{who}{'+' if r['contribution'] >= 0 else ''}"
+                f"{format_value(r['contribution'], unit)}"
+                if who
+                else f"z {r['score']:+.0f}"
+            )
+            ax.annotate(
+                text,
+                (_local(pd.DatetimeIndex([r["timestamp"]]))[0], r["value"]),
+                textcoords="offset points",
+                xytext=(6, 8 if r["score"] > 0 else -14),
+                fontsize=8,
+                color="#D55E00",
+            )
+        _date_axis(ax)
+        _value_axis(ax, metric, lang)
+        ax.set_ylim(bottom=0)
+        ax.legend(loc="upper left")
+    return ax
+
+
+def _strongest_per_run(found: pd.DataFrame, limit: int) -> pd.DataFrame:
+    """The strongest anomaly of each run of consecutive flagged buckets, strongest runs first."""
+    flags = found["anomaly"].to_numpy()
+    run = np.cumsum(np.concatenate([[flags[0]], flags[1:] & ~flags[:-1]])) if len(flags) else flags
+    flagged = found[flags].assign(run=run[flags], strength=found["score"].abs()[flags])
+    best = flagged.sort_values("strength", ascending=False).drop_duplicates("run")
+    return best.head(limit)

@@ -1,0 +1,112 @@
+"""Shares by model type or department: bars or shares over time (:func:`plot_breakdown`)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from ..analysis import breakdown, share_over_time
+from ..analysis._frame import check_additive, validate
+from ..analysis.breakdown import OTHER
+from ..catalogue import metric_info
+from ..style import MAX_COLORS, colors_for, group_label, metric_label, style_context, unit_formatter
+from ._common import (
+    _GROUP_TITLE,
+    Names,
+    _axes,
+    _date_axis,
+    _local,
+    _names,
+    _no_data,
+    _shade_incomplete,
+    _window_text,
+    notes_missing_series,
+)
+
+__all__ = ["plot_breakdown"]
+
+
+@notes_missing_series
+def plot_breakdown(
+    data: pd.DataFrame,
+    *,
+    by: str = "model_type",
+    metric: str = "total_amount",
+    kind: str = "bar",
+    top: int = MAX_COLORS,
+    period: Any = "month",
+    freq: str | None = "D",
+    names: Names = None,
+    lang: str = "en",
+    ax: Any = None,
+    **kwargs: Any,
+) -> Any:
+    """Shares by model type or department: bars for the latest period, or shares over time.
+
+    ``kind="bar"``: the period's totals, largest first, with each group's share and change on
+    the period before. ``kind="share"``: each group's share of the total per ``freq`` bucket.
+
+    Example:
+        >>> ax = plot_breakdown(df, by="model_type", kind="share", freq="W-MON")  # doctest: +SKIP
+    """
+    validate(data)
+    check_additive(metric)
+    if kind not in ("bar", "share"):
+        raise ValueError(f"kind must be 'bar' or 'share', not {kind!r}")
+    labels = _names(names)
+    with style_context():
+        ax = _axes(ax)
+        what = f"{metric_info(metric).label} by {_GROUP_TITLE.get(by, by)}"
+        if (data["metric"] == metric).sum() == 0:
+            ax.set_title(what)
+            return _no_data(ax)
+        if kind == "bar":
+            table = breakdown(data, by, metric, top=top, period=period)
+            groups = table[by].tolist()
+            y = np.arange(len(groups))[::-1]
+            ax.barh(y, table["current"], color=colors_for(groups), **kwargs)
+            ax.set_yticks(y, [group_label(g, labels) for g in groups])
+            unit = metric_info(metric).unit
+            for yi, (_, r) in zip(y, table.iterrows(), strict=True):
+                change = "" if pd.isna(r["pct_change"]) else f", {r['pct_change']:+.0%}"
+                ax.text(r["current"], yi, f"  {r['share']:.0%}{change}", va="center", fontsize=9)
+            ax.xaxis.set_major_formatter(unit_formatter(unit))
+            ax.set_xlabel(metric_label(metric, lang))
+            ax.grid(axis="y", visible=False)
+            ax.grid(axis="x", visible=True)
+            ax.set_xlim(right=float(table["current"].max()) * 1.25 or 1.0)
+            window = ""
+            if "current_start" in table:
+                first = table.iloc[0]
+                window = f", {_window_text(first['current_start'], first['current_end'])}"
+                prev = _window_text(first["previous_start"], first["previous_end"])
+                window += f" (change on {prev})"
+            ax.set_title(what + window)
+            return ax
+        shares = share_over_time(data, by, metric, freq=freq, top=top)
+        wide = shares.pivot_table(
+            index="timestamp", columns=by, values="share", aggfunc="sum", dropna=False
+        ).fillna(0.0)
+        totals = shares.groupby(by, dropna=False)["value"].sum().sort_values(ascending=False)
+        order = [g for g in totals.index if g != OTHER] + ([OTHER] if OTHER in totals.index else [])
+        wide = wide.reindex(columns=order).fillna(0.0)
+        ax.stackplot(
+            _local(wide.index),
+            wide.T.to_numpy(),
+            colors=colors_for(order),
+            labels=[group_label(g, labels) for g in order],
+            lw=0,
+            **kwargs,
+        )
+        from matplotlib.ticker import PercentFormatter
+
+        ax.yaxis.set_major_formatter(PercentFormatter(1.0))
+        ax.set_ylim(0, 1)
+        _shade_incomplete(ax, shares, "D")
+        ax.set_ylabel(f"share of {metric_info(metric).label.lower()}")
+        _date_axis(ax)
+        ax.legend(loc="upper left", bbox_to_anchor=(1.0, 1.0))
+        ax.set_title(f"Share of {what.lower()}")
+    return ax

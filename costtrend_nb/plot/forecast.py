@@ -1,0 +1,178 @@
+"""Actuals and the forecast with its bands, or where the month will land (:func:`plot_forecast`)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from ..analysis import forecast, month_end_landing
+from ..analysis._frame import bucket_ends, bucket_freq, check_additive, validate
+from ..catalogue import metric_info
+from ..style import MAX_COLORS, format_value, style_context
+from ._common import (
+    _axes,
+    _date_axis,
+    _local,
+    _no_data,
+    _per_bucket,
+    _value_axis,
+    notes_missing_series,
+)
+
+__all__ = ["plot_forecast"]
+
+
+@notes_missing_series
+def plot_forecast(
+    data: pd.DataFrame,
+    *,
+    metric: str = "total_amount",
+    horizon: Any = "14D",
+    view: str = "daily",
+    budget: float | None = None,
+    history: int | None = None,
+    forecast_frame: pd.DataFrame | None = None,
+    lang: str = "en",
+    ax: Any = None,
+    **kwargs: Any,
+) -> Any:
+    """Actuals and the forecast with 80 % and 95 % bands; or where the month will land.
+
+    ``view="daily"``: the last ``history`` buckets, the median forecast and its bands.
+    ``view="month"``: spend so far this month (cumulative), the median path to the month's end,
+    the landing with its 80 % and 95 % intervals, and ``budget`` as a line with the probability
+    of going over it.
+
+    Example:
+        >>> ax = plot_forecast(df, view="month", budget=80_000)               # doctest: +SKIP
+    """
+    validate(data)
+    check_additive(metric)
+    if view not in ("daily", "month"):
+        raise ValueError(f"view must be 'daily' or 'month', not {view!r}")
+    with style_context():
+        ax = _axes(ax)
+        label = metric_info(metric).label
+        if (data["metric"] == metric).sum() == 0:
+            ax.set_title(f"{label}: forecast")
+            return _no_data(ax)
+        freq = bucket_freq(data)
+        if view == "month":
+            return _plot_landing(data, metric, budget, lang, ax)
+        fc = forecast_frame if forecast_frame is not None else forecast(data, metric, horizon)
+        table = _per_bucket(data[data["metric"] == metric], metric, None, MAX_COLORS)
+        keep = history if history is not None else (56 if freq == "D" else 24 * 7)
+        table = table.iloc[-keep:]
+        done = table[table["complete"]]
+        x_done = _local(done["timestamp"])
+        ax.plot(x_done, done["value"], color="#333333", lw=1.5, label="Actual")
+        if (~table["complete"]).any():
+            pending = table[~table["complete"]]
+            ax.plot(
+                _local(pending["timestamp"]),
+                pending["value"],
+                color="#333333",
+                lw=1.2,
+                ls=":",
+                marker="o",
+                ms=3,
+                label="Actual so far (incomplete)",
+            )
+        x_fc = _local(fc["timestamp"])
+        ax.fill_between(
+            x_fc, fc["lo_95"], fc["hi_95"], color="#56B4E9", alpha=0.25, lw=0, label="95% interval"
+        )
+        ax.fill_between(
+            x_fc, fc["lo_80"], fc["hi_80"], color="#0072B2", alpha=0.3, lw=0, label="80% interval"
+        )
+        ax.plot(
+            x_fc, fc["yhat"], color="#0072B2", lw=1.8, ls="--", label="Forecast (median)", **kwargs
+        )
+        _date_axis(ax)
+        _value_axis(ax, metric, lang)
+        ax.set_ylim(bottom=0)
+        ax.set_title(f"{label}: forecast, {len(fc)} {'days' if freq == 'D' else 'hours'} ahead")
+        ax.text(
+            0.0,
+            -0.18,
+            str(fc["model"].iloc[0]),
+            transform=ax.transAxes,
+            fontsize=7,
+            color="#666666",
+            va="top",
+        )
+        ax.legend(loc="upper left", ncols=3)
+    return ax
+
+
+def _plot_landing(data: pd.DataFrame, metric: str, budget: float | None, lang: str, ax: Any) -> Any:
+    land = month_end_landing(data, metric=metric, budget=budget).iloc[0]
+    table = _per_bucket(data[data["metric"] == metric], metric, None, MAX_COLORS)
+    month = table[
+        (table["timestamp"] >= land["month_start"]) & (table["timestamp"] < land["as_of"])
+    ]
+    # spend so far is known at the end of each bucket, starting from 0 at the month's start
+    ends = bucket_ends(month["timestamp"], bucket_freq(data))
+    x = _local(pd.DatetimeIndex([land["month_start"], *ends]))
+    cumulative = np.concatenate([[0.0], month["value"].cumsum().to_numpy()])
+    ax.plot(x, cumulative, color="#333333", lw=1.8, label="Spent so far")
+    end = _local(pd.DatetimeIndex([land["month_end"]]))[0]
+    now = _local(pd.DatetimeIndex([land["as_of"]]))[0]
+    ax.plot(
+        [now, end],
+        [cumulative[-1], land["landing"]],
+        color="#0072B2",
+        ls="--",
+        lw=1.5,
+        label="Median path",
+    )
+    low95, high95 = land["landing"] - land["lo_95"], land["hi_95"] - land["landing"]
+    low80, high80 = land["landing"] - land["lo_80"], land["hi_80"] - land["landing"]
+    ax.errorbar(
+        [end],
+        [land["landing"]],
+        yerr=[[low95], [high95]],
+        fmt="none",
+        ecolor="#56B4E9",
+        elinewidth=2,
+        capsize=8,
+        label="95% interval",
+    )
+    ax.errorbar(
+        [end],
+        [land["landing"]],
+        yerr=[[low80], [high80]],
+        fmt="o",
+        color="#0072B2",
+        ecolor="#0072B2",
+        elinewidth=4,
+        capsize=0,
+        label="80% interval",
+    )
+    ax.annotate(
+        f"lands at {format_value(land['landing'], 'CNY')}\n"
+        f"80%: {format_value(land['lo_80'], 'CNY')}"
+        f" – {format_value(land['hi_80'], 'CNY')}\n95%: {format_value(land['lo_95'], 'CNY')}"
+        f" – {format_value(land['hi_95'], 'CNY')}",
+        (end, land["landing"]),
+        textcoords="offset points",
+        xytext=(-10, -40),
+        ha="right",
+        va="top",
+        fontsize=9,
+    )
+    if budget is not None:
+        ax.axhline(
+            budget,
+            color="#D55E00",
+            lw=1.2,
+            label=f"Budget {format_value(budget, 'CNY')}: P(over) {land['p_exceed_budget']:.0%}",
+        )
+    _date_axis(ax)
+    _value_axis(ax, metric, lang)
+    ax.set_ylim(bottom=0)
+    ax.set_title(f"{metric_info(metric).label}: where {land['month']} will land")
+    ax.legend(loc="upper left")
+    return ax

@@ -1,0 +1,109 @@
+"""The current period against the one before (:func:`plot_period_overlay`)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pandas as pd
+
+from ..analysis import align_periods, compare_periods
+from ..analysis._frame import check_additive, validate
+from ..catalogue import metric_info
+from ..style import format_value, style_context
+from ._common import _axes, _no_data, _value_axis, _window_text, notes_missing_series
+
+__all__ = ["plot_period_overlay"]
+
+
+@notes_missing_series
+def plot_period_overlay(
+    data: pd.DataFrame,
+    *,
+    metric: str = "total_amount",
+    period: Any = "week",
+    align: str = "calendar",
+    as_of: Any = None,
+    lang: str = "en",
+    ax: Any = None,
+    **kwargs: Any,
+) -> Any:
+    """The current period against the previous one on one aligned axis, the change annotated.
+
+    The legend names both windows with their dates; the box gives the like-for-like change.
+
+    Example:
+        >>> ax = plot_period_overlay(df, period="month")                      # doctest: +SKIP
+    """
+    validate(data)
+    check_additive(metric)
+    with style_context():
+        ax = _axes(ax)
+        if (data["metric"] == metric).sum() == 0:
+            ax.set_title(f"{metric_info(metric).label}: this {period} against the last")
+            return _no_data(ax)
+        overlay = align_periods(data, metric, period, as_of=as_of, align=align)
+        row = compare_periods(data, metric, period, as_of=as_of, align=align).iloc[0]
+        days = overlay["offset"] / pd.Timedelta(days=1)
+        full_previous = overlay.dropna(subset=["previous"])
+        ax.plot(
+            days,
+            overlay["current"],
+            color="#0072B2",
+            lw=2,
+            label=f"Current: {_window_text(row['current_start'], row['current_end'])}",
+            **kwargs,
+        )
+        ax.plot(
+            days[full_previous.index],
+            full_previous["previous"],
+            color="#999999",
+            lw=1.6,
+            label=f"Previous: {_window_text(row['previous_start'], row['previous_end'])}",
+            **kwargs,
+        )
+        if row["running"]:
+            cut = (row["current_end"] - row["current_start"]) / pd.Timedelta(days=1)
+            ax.axvline(cut, color="#0072B2", lw=0.8, ls=":", label="now (last complete bucket)")
+        unit = metric_info(metric).unit
+        start = row["current_start"]
+        ax.xaxis.set_major_formatter(_offset_formatter(start, period))
+        if pd.isna(row["previous"]):
+            text = (
+                f"{format_value(row['current'], unit)} so far\nthe previous period is not in "
+                f"the frame:\nfetch from {row['previous_start']:%d %b %Y} to compare"
+            )
+        else:
+            change = (
+                "n/a (nothing before)"
+                if pd.isna(row["pct_change"])
+                else f"{row['pct_change']:+.1%}"
+            )
+            sign = "+" if row["delta"] >= 0 else ""
+            text = (
+                f"{change} ({sign}{format_value(row['delta'], unit)}) like for like\n"
+                f"{format_value(row['current'], unit)} vs {format_value(row['previous'], unit)}"
+            )
+        ax.text(
+            0.99,
+            0.97,
+            text,
+            transform=ax.transAxes,
+            ha="right",
+            va="top",
+            fontsize=10,
+            bbox={"boxstyle": "round", "fc": "white", "ec": "#CCCCCC"},
+        )
+        ax.set_title(f"{metric_info(metric).label}: {row['period']} against the period before")
+        _value_axis(ax, metric, lang)
+        ax.legend(loc="lower left")
+        ax.set_ylim(bottom=0)
+    return ax
+
+
+def _offset_formatter(start: pd.Timestamp, period: Any) -> Any:
+    from matplotlib.ticker import FuncFormatter
+
+    base = start.tz_localize(None)
+    if period == "day":
+        return FuncFormatter(lambda d, _: f"{(base + pd.Timedelta(days=d)):%H:%M}")
+    return FuncFormatter(lambda d, _: f"{(base + pd.Timedelta(days=d)):%d %b}")

@@ -1,0 +1,110 @@
+"""A metric over time: one line, or a line or stacked area per group (:func:`plot_trend`)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from ..analysis._frame import bucket_freq, check_additive, validate
+from ..catalogue import metric_info
+from ..style import MAX_COLORS, colors_for, group_label, style_context
+from ._common import (
+    _GROUP_TITLE,
+    Names,
+    _axes,
+    _date_axis,
+    _group_order,
+    _local,
+    _names,
+    _no_data,
+    _per_bucket,
+    _shade_incomplete,
+    _value_axis,
+    notes_missing_series,
+)
+
+__all__ = ["plot_trend"]
+
+
+@notes_missing_series
+def plot_trend(
+    data: pd.DataFrame,
+    *,
+    metric: str = "total_amount",
+    by: str | None = None,
+    kind: str = "line",
+    top: int = MAX_COLORS,
+    names: Names = None,
+    lang: str = "en",
+    ax: Any = None,
+    **kwargs: Any,
+) -> Any:
+    """A metric over time: one line, or a line or stacked area per model type or department.
+
+    Incomplete buckets are dashed (lines) and hatched (the shaded span at the end). ``top``
+    groups keep their colours; the rest fold into a grey "Other". ``lang="zh"`` labels the
+    metric with the vendor's Chinese name, which needs a font with CJK glyphs.
+
+    Example:
+        >>> ax = plot_trend(df, metric="total_calls", by="model_type")       # doctest: +SKIP
+    """
+    validate(data)
+    check_additive(metric)
+    if kind not in ("line", "area"):
+        raise ValueError(f"kind must be 'line' or 'area', not {kind!r}")
+    with style_context():
+        ax = _axes(ax)
+        by_label = f" by {_GROUP_TITLE[by]}" if by else ""
+        ax.set_title(f"{metric_info(metric).label}{by_label}")
+        rows = data[data["metric"] == metric]
+        if rows.empty:
+            return _no_data(ax)
+        freq = bucket_freq(data)
+        table = _per_bucket(rows, metric, by, top)
+        order = _group_order(table)
+        labels = _names(names)
+        wide = table.pivot_table(
+            index="timestamp", columns="group", values="value", aggfunc="sum", dropna=False
+        )
+        wide = wide.reindex(columns=order).fillna(0.0)
+        complete = table.groupby("timestamp")["complete"].all().reindex(wide.index)
+        x = _local(wide.index)
+        colors = colors_for(order) if by else ["#0072B2"]
+        if kind == "area":
+            ax.stackplot(
+                x,
+                wide.T.to_numpy(),
+                colors=colors,
+                labels=[group_label(g, labels) for g in order],
+                step=None,
+                lw=0,
+                **kwargs,
+            )
+        else:
+            done = complete.to_numpy()
+            last_done = np.flatnonzero(done).max() if done.any() else -1
+            for group, color in zip(order, colors, strict=True):
+                y = wide[group].to_numpy()
+                label = group_label(group, labels) if by else metric_info(metric).label
+                ax.plot(
+                    x[: last_done + 1],
+                    y[: last_done + 1],
+                    color=color,
+                    label=label,
+                    lw=1.6,
+                    **kwargs,
+                )
+                if last_done < len(y) - 1:
+                    tail = slice(max(last_done, 0), len(y))
+                    ax.plot(x[tail], y[tail], color=color, lw=1.6, ls="--", **kwargs)
+        _shade_incomplete(ax, table, freq)
+        _date_axis(ax)
+        _value_axis(ax, metric, lang)
+        if kind == "area" or by:
+            ax.legend(loc="upper left", bbox_to_anchor=(1.0, 1.0))
+        elif not complete.all():
+            ax.legend(loc="upper left")
+        ax.set_ylim(bottom=min(0, float(np.nanmin(wide.to_numpy()))))
+    return ax
