@@ -16,7 +16,7 @@ FIGURES = {
     "01-period-over-period": 3,
     "02-model-type-breakdown": 5,
     "03-forecast-overlay": 2,
-    "04-showback": 0,
+    "04-showback": 3,
 }
 
 
