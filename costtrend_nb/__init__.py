@@ -2,8 +2,14 @@
 
 Example:
     >>> import costtrend_nb as ct
-    >>> client = ct.CostTrendClient()                                    # doctest: +SKIP
-    >>> df = client.fetch("2026-11-01", "2026-11-08", by="model_type")   # doctest: +SKIP
+    >>> client = ct.CostTrendClient.demo()   # ct.CostTrendClient() finds your credentials
+    >>> df = client.fetch("2026-11-01", "2026-11-08", granularity="daily", by="model_type")
+    >>> week = ct.wide(df)                   # one column per metric
+    >>> week.groupby("model_type", observed=True)["total_amount"].sum().nlargest(2).round(2)
+    model_type
+    Chat               9552.29
+    ImageGeneration    1904.98
+    Name: total_amount, dtype: float64
 
 Names are imported on first use, so ``import costtrend_nb`` stays light: plotting, widgets,
 forecasting and the emulator load only when asked for.

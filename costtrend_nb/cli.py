@@ -331,8 +331,19 @@ def main(argv: Sequence[str] | None = None) -> int:
     shows only its error line.
 
     Example:
-        >>> main(["emulator", "--port", "70000"])                          # doctest: +SKIP
+        >>> main(["emulator", "--port", "70000"])   # the error line goes to standard error
         2
+        >>> main(["departments", "--demo"])          # the provenance line too
+           id                   name  parent_id  level
+        10001           Headquarters          0      1
+        10002 Research & Development      10001      2
+        10003            AI Platform      10002      3
+        10004                 Search      10002      3
+        10005       Customer Service      10001      2
+        10006              Marketing      10001      2
+        10007        Creative Studio      10006      3
+        10008   Finance & Operations      10001      2
+        0
     """
     with warnings.catch_warnings(record=True) as caught:
         status = _run(argv)

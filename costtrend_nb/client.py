@@ -67,9 +67,17 @@ class CostTrendClient(BaseClient):
             ``COSTTREND_NB_PROGRESS=0``).
         sleep, clock, seed: injectable waiting, monotonic clock and retry jitter, for tests.
 
-    Example:
-        >>> client = CostTrendClient(Credentials("AKIDexample1234", "secret"))  # doctest: +SKIP
-        >>> df = client.fetch("2026-11-01", "2026-11-08", by="model_type")     # doctest: +SKIP
+    Example (with your own key pair and no ``transport``, the same lines fetch from the
+    service; here they sign requests with the emulator's public key pair and send them to the
+    emulator in-process):
+        >>> from costtrend_nb.emulator import (DEMO_ACCESS_KEY_ID, DEMO_ACCESS_KEY_SECRET,
+        ...                                    Emulator, EmulatorTransport)
+        >>> client = CostTrendClient(Credentials(DEMO_ACCESS_KEY_ID, DEMO_ACCESS_KEY_SECRET),
+        ...                          transport=EmulatorTransport(Emulator()))
+        >>> df = client.fetch("2026-11-01", "2026-11-08", granularity="daily", by="model_type")
+        >>> df.shape, client.request_count, df.attrs["as_of"]
+        ((511, 7), 13, '2026-11-20T14:30:00+08:00')
+        >>> client.close()
     """
 
     def __init__(self, credentials: Credentials | None = None, **kwargs: Any) -> None:
@@ -128,8 +136,14 @@ class CostTrendClient(BaseClient):
             FetchError: retries ran out for some series (with ``on_error="raise"``).
 
         Example:
+            >>> client = CostTrendClient.demo()
             >>> df = client.fetch("2026-11-01", "2026-11-08", granularity="daily",
-            ...                   by="model_type")                            # doctest: +SKIP
+            ...                   by="model_type")
+            >>> df["model_type"].nunique(), df["timestamp"].nunique(), sorted(df["unit"].unique())
+            (13, 7, ['CNY', 'calls', 'chars', 'images', 'models', 's', 'tokens'])
+            >>> chat = df[(df["model_type"] == "Chat") & (df["metric"] == "total_amount")]
+            >>> print(f"{chat['value'].sum():,.2f}")
+            9,552.29
         """
         on_error = self._check_on_error(on_error)
         query = self._query(
@@ -160,7 +174,11 @@ class CostTrendClient(BaseClient):
         """The organisation's departments: ``id``, ``name``, ``parent_id``, ``level``.
 
         Example:
-            >>> client.departments().head()                                   # doctest: +SKIP
+            >>> CostTrendClient.demo().departments().head(3)
+                  id                    name  parent_id  level
+            0  10001            Headquarters          0      1
+            1  10002  Research & Development      10001      2
+            2  10003             AI Platform      10002      3
         """
         return self._departments_frame(self._department_pages(self._deadline_at()))
 
@@ -313,8 +331,12 @@ class AsyncCostTrendClient(BaseClient):
     """The asyncio twin of :class:`CostTrendClient`: the same arguments, with ``await``.
 
     Example:
-        >>> async with AsyncCostTrendClient(creds) as client:                # doctest: +SKIP
-        ...     df = await client.fetch("2026-11-01", "2026-11-08", by="model_type")
+        >>> async def main():
+        ...     async with AsyncCostTrendClient.demo() as client:
+        ...         return await client.fetch("2026-11-01", "2026-11-08", by="model_type")
+        >>> df = asyncio.run(main())   # in Jupyter, where a loop runs: df = await main()
+        >>> df.shape, df["timestamp"].nunique()   # 7 days of hours
+        ((12264, 7), 168)
     """
 
     def __init__(self, credentials: Credentials | None = None, **kwargs: Any) -> None:

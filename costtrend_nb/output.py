@@ -12,10 +12,21 @@ and, for CSV and JSON, into a sidecar ``<file>.meta.json`` written the same way 
 together with the data.
 
 Example:
+    >>> import tempfile
     >>> from costtrend_nb import CostTrendClient
     >>> df = CostTrendClient.demo().fetch("2026-11-18", "2026-11-19", model_types=["TTS"])
     >>> record = trend_provenance(df, demo=True)
-    >>> write_frame(df, "tts.csv", "csv", record)                      # doctest: +SKIP
+    >>> tmp = tempfile.TemporaryDirectory()
+    >>> folder = Path(tmp.name)
+    >>> write_frame(df, folder / "tts.csv", "csv", record).name
+    'tts.csv.meta.json'
+    >>> sorted(p.name for p in folder.iterdir())
+    ['tts.csv', 'tts.csv.meta.json']
+    >>> for line in (folder / "tts.csv").read_text().splitlines()[:2]:
+    ...     print(line)
+    timestamp,model_type,client_id,metric,value,unit,complete
+    2026-11-18T00:00:00+08:00,all,,total_amount,2.8566,CNY,True
+    >>> tmp.cleanup()
 """
 
 from __future__ import annotations
@@ -195,8 +206,16 @@ def check_writable(path: str | os.PathLike[str], *, folder: bool = False) -> Pat
         QueryError: the place is not writable (the message names it and says what to do).
 
     Example:
-        >>> check_writable("reports", folder=True)                         # doctest: +SKIP
-        PosixPath('reports')
+        >>> import tempfile
+        >>> tmp = tempfile.TemporaryDirectory()
+        >>> home = Path(tmp.name)
+        >>> check_writable(home / "reports", folder=True) == home / "reports"
+        True
+        >>> (home / "reports").is_dir()   # made; the probe file is gone again
+        True
+        >>> list((home / "reports").iterdir())
+        []
+        >>> tmp.cleanup()
     """
     target = Path(path)
     where = target if folder else target.parent
@@ -279,7 +298,17 @@ def write_frame(
         OutputError: the file could not be written (it names the file); the old one is kept.
 
     Example:
-        >>> write_frame(df, "week.csv", "csv", trend_provenance(df, demo=False))  # doctest: +SKIP
+        >>> import io
+        >>> from costtrend_nb import CostTrendClient
+        >>> df = CostTrendClient.demo().fetch("2026-11-18", "2026-11-19", granularity="daily",
+        ...                                   model_types=["TTS"])
+        >>> cost = df[df["metric"] == "total_amount"]
+        >>> record = io.StringIO()   # standard error when not given
+        >>> write_frame(cost, "-", "csv", trend_provenance(cost, demo=True), stderr=record)
+        timestamp,model_type,client_id,metric,value,unit,complete
+        2026-11-18T00:00:00+08:00,all,,total_amount,180.6598,CNY,True
+        >>> json.loads(record.getvalue())["data"]
+        'demo'
     """
     chunk_rows = chunk_rows or CHUNK_ROWS
     fill = provenance.get("client_id_filled")
@@ -486,8 +515,17 @@ def read_parquet_provenance(path: str | os.PathLike[str]) -> dict[str, Any] | No
     """The provenance record stored in a Parquet file written by :func:`write_frame`.
 
     Example:
-        >>> read_parquet_provenance("week.parquet")["data"]                # doctest: +SKIP
-        'live'
+        >>> import tempfile
+        >>> from costtrend_nb import CostTrendClient
+        >>> df = CostTrendClient.demo().fetch("2026-11-18", "2026-11-19", model_types=["TTS"])
+        >>> tmp = tempfile.TemporaryDirectory()
+        >>> path = Path(tmp.name) / "tts.parquet"
+        >>> write_frame(df, path, "parquet", trend_provenance(df, demo=True)) is None
+        True
+        >>> record = read_parquet_provenance(path)
+        >>> record["data"], record["rows"]
+        ('demo', 96)
+        >>> tmp.cleanup()
     """
     import pyarrow.parquet as pq
 

@@ -6,7 +6,8 @@ figure is drawn by the plot functions into the output) and exports them with nbc
 a table of contents, and a footer with the query, time zone, data as-of time, API calls, package
 version and a hash of the data, read from the :func:`provenance` each notebook ends with.
 
-Example:
+Example (not run as a doctest: it starts a Jupyter kernel per notebook and takes seconds;
+``costtrend-nb report 00 --demo -o reports`` does the same from the shell):
     >>> paths = render_reports(["00-getting-started"], "reports", demo=True)   # doctest: +SKIP
 """
 
@@ -180,7 +181,7 @@ def find_notebooks(names: Sequence[str] | None = None, directory: Path | None = 
     """The notebooks to run: all of them, or those whose file name starts with each name.
 
     Example:
-        >>> [p.name for p in find_notebooks(["01"])]                       # doctest: +SKIP
+        >>> [p.name for p in find_notebooks(["01"])]
         ['01-period-over-period.ipynb']
     """
     folder = directory or notebooks_dir()
@@ -207,8 +208,9 @@ def notebook_parameters(path: str | Path) -> dict[str, Any]:
     ``costtrend-nb report`` checks its flags against them before starting any notebook.
 
     Example:
-        >>> notebook_parameters(find_notebooks(["01"])[0])["days"]         # doctest: +SKIP
-        75
+        >>> defaults = notebook_parameters(find_notebooks(["01"])[0])
+        >>> defaults["days"], defaults["granularity"], defaults["period"]
+        (75, 'daily', 'month')
     """
     import json
 

@@ -612,8 +612,17 @@ def wide(df: pd.DataFrame) -> pd.DataFrame:
     one float column per metric in catalogue order.
 
     Example:
-        >>> w = wide(frame)                                         # doctest: +SKIP
-        >>> w[["timestamp", "total_amount", "total_calls"]].head()  # doctest: +SKIP
+        >>> from costtrend_nb import CostTrendClient
+        >>> df = CostTrendClient.demo().fetch("2026-11-18", "2026-11-21", granularity="daily",
+        ...                                   model_types=["TTS"])
+        >>> w = wide(df)
+        >>> list(w.columns[4:])
+        ['total_amount', 'total_calls', 'model_count', 'characters']
+        >>> w[["timestamp", "total_amount", "total_calls", "complete"]]
+                          timestamp  total_amount  total_calls  complete
+        0 2026-11-18 00:00:00+08:00      180.6598       5035.0      True
+        1 2026-11-19 00:00:00+08:00      175.4750       4890.0      True
+        2 2026-11-20 00:00:00+08:00       88.8807       2339.0     False
     """
     missing = [c for c in COLUMNS if c not in df.columns]
     if missing:
@@ -655,7 +664,16 @@ def to_daily(df: pd.DataFrame) -> pd.DataFrame:
     A day is complete when all its buckets are; ``model_count`` (a distinct count) is NaN.
 
     Example:
-        >>> days = to_daily(hourly_frame)                                   # doctest: +SKIP
+        >>> from costtrend_nb import CostTrendClient
+        >>> hours = CostTrendClient.demo().fetch("2026-11-18", "2026-11-21", model_types=["TTS"])
+        >>> days = to_daily(hours)
+        >>> days[days["metric"] == "total_amount"][["timestamp", "value", "complete"]]
+                          timestamp     value  complete
+        0 2026-11-18 00:00:00+08:00  180.6598      True
+        1 2026-11-19 00:00:00+08:00  175.4750      True
+        2 2026-11-20 00:00:00+08:00   88.8807     False
+        >>> bool(days.loc[days["metric"] == "model_count", "value"].isna().all())
+        True
     """
     missing = [c for c in COLUMNS if c not in df.columns]
     if missing:

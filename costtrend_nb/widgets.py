@@ -10,10 +10,16 @@ fetch error is shown in the dashboard, never raised into the void.
 Every dashboard keeps ``last_frame``, ``last_figure`` and ``render_count``, so tests drive it by
 setting a control's ``.value``, without a kernel.
 
-Example:
+Example (in Jupyter, ``board`` as a cell's last line shows the dashboard; outside a kernel
+each drawing would print the figure's repr, so the doctests capture it):
+    >>> from IPython.utils.capture import capture_output
     >>> from costtrend_nb import CostTrendClient
-    >>> board = PeriodComparison(CostTrendClient.demo().fetch)                # doctest: +SKIP
-    >>> board                                                                 # doctest: +SKIP
+    >>> with capture_output():
+    ...     board = PeriodComparison(CostTrendClient.demo().fetch, start="2026-10-01",
+    ...                              end="2026-11-21")
+    ...     board.period.value = "week"   # a view control: redrawn, not fetched again
+    >>> board.render_count, board.source.requests
+    (2, 1)
 """
 
 from __future__ import annotations
@@ -294,6 +300,7 @@ class _Board:
             plt.close(fig)
             self._show_error(f"Cannot draw this selection: {err}")
             return
+        self.error = None  # a successful draw clears the last one's error
         self.status.value = ""
         with self.output:
             self.output.clear_output(wait=True)
@@ -331,8 +338,19 @@ class PeriodComparison(_Board):
     """This period against the last, like for like, and what drove the change.
 
     Example:
-        >>> board = PeriodComparison(df)                                      # doctest: +SKIP
-        >>> board.period.value = "week"                                       # doctest: +SKIP
+        >>> from IPython.utils.capture import capture_output
+        >>> from costtrend_nb import CostTrendClient
+        >>> df = CostTrendClient.demo().fetch("2026-10-01", "2026-11-21", granularity="daily",
+        ...                                   by="model_type")
+        >>> with capture_output():
+        ...     board = PeriodComparison(df)
+        >>> print(board.last_figure.axes[1].get_title())
+        What drove the change in cost (+¥3,428)
+        01 Nov – 19 Nov 2026 against 01 Oct – 19 Oct 2026
+        >>> with capture_output():
+        ...     board.period.value = "week"
+        >>> board.last_figure.axes[0].get_title()
+        'Cost: 2026-W47 against the period before'
     """
 
     title = "Period over period"
@@ -372,7 +390,15 @@ class ModelTypeBreakdown(_Board):
     """Who spends: the latest period by model type, and shares over time.
 
     Example:
-        >>> board = ModelTypeBreakdown(df)                                    # doctest: +SKIP
+        >>> from IPython.utils.capture import capture_output
+        >>> from costtrend_nb import CostTrendClient
+        >>> df = CostTrendClient.demo().fetch("2026-10-01", "2026-11-21", granularity="daily",
+        ...                                   by="model_type")
+        >>> with capture_output():
+        ...     board = ModelTypeBreakdown(df)
+        ...     board.top.value = 4
+        >>> [ax.get_title() for ax in board.last_figure.axes][1:], board.render_count
+        (['Share of cost by model type'], 2)
     """
 
     title = "Model-type breakdown"
@@ -411,7 +437,13 @@ class ForecastOverlay(_Board):
     """Actuals and forecast with 80 % and 95 % bands, and where the month will land.
 
     Example:
-        >>> board = ForecastOverlay(df, budget=80_000)                        # doctest: +SKIP
+        >>> from IPython.utils.capture import capture_output
+        >>> from costtrend_nb import CostTrendClient
+        >>> df = CostTrendClient.demo().fetch("2026-11-01", "2026-11-21", granularity="daily")
+        >>> with capture_output():
+        ...     board = ForecastOverlay(df, budget=80_000)
+        >>> [ax.get_title() for ax in board.last_figure.axes]
+        ['Cost: forecast, 14 days ahead', 'Cost: where 2026-11 will land']
     """
 
     title = "Forecast"
@@ -444,7 +476,22 @@ class Dashboard:
     """The three dashboards in tabs, sharing one data source (so one fetch serves them all).
 
     Example:
-        >>> Dashboard(CostTrendClient.demo().fetch)                           # doctest: +SKIP
+        >>> import warnings
+        >>> from IPython.utils.capture import capture_output
+        >>> from costtrend_nb import CostTrendClient
+        >>> with capture_output(), warnings.catch_warnings(action="ignore"):
+        ...     dash = Dashboard(CostTrendClient.demo().fetch, start="2026-11-01",
+        ...                      end="2026-11-21")
+        >>> dash.tabs.titles, dash.source.requests   # one fetch per split, shared by the tabs
+        (('Period over period', 'Model-type breakdown', 'Forecast'), 2)
+        >>> [board.render_count for board in dash.boards]   # a month needs October: not drawn
+        [0, 1, 1]
+        >>> dash.period_comparison.status.value[28:54]
+        'Cannot draw this selection'
+        >>> with capture_output():
+        ...     dash.period_comparison.period.value = "week"
+        >>> [board.render_count for board in dash.boards], dash.source.requests
+        ([1, 1, 1], 2)
     """
 
     def __init__(self, data: pd.DataFrame | Loader | DataSource, **kwargs: Any) -> None:

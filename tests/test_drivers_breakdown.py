@@ -65,24 +65,110 @@ def test_appearing_and_vanishing_cells_are_volume_only():
     assert out["share_of_change"].sum() == pytest.approx(1.0)
 
 
-def test_drivers_add_up_exactly_on_the_demo():
+# Each model type's volume, written out here rather than taken from the package, so that the
+# comparison below is independent of analysis/drivers.py.
+_TOKENS = ["input_tokens", "output_tokens", "reasoning_tokens"]
+_MODAL = [
+    "input_text_tokens",
+    "input_audio_tokens",
+    "input_image_tokens",
+    "input_video_tokens",
+    "output_text_tokens",
+    "output_audio_tokens",
+]
+_EMBED = ["billing_tokens", "image_tokens"]
+HAND_VOLUME = {
+    "Chat": _TOKENS,
+    "ChatMultimodal": _MODAL,
+    "ChatFullmodal": _MODAL,
+    "ImageGeneration": ["image_count"],
+    "ImageEdit": ["image_count"],
+    "VideoGeneration": ["video_duration"],
+    "VideoImageGeneration": ["video_duration"],
+    "Embedding": _EMBED,
+    "Rerank": _EMBED,
+    "MultimodalEmbedding": _EMBED,
+    "MultimodalRerank": _EMBED,
+    "TTS": ["characters"],
+    "ASR": ["asr_duration"],
+}
+
+
+def hand_lmdi(df, previous, current):
+    """LMDI-I per (model type, department) cell, by hand: cost C, volume V, unit cost P = C / V.
+
+    volume effect = L(C1, C0) ln(V1 / V0), unit-cost effect = L(C1, C0) ln(P1 / P0), with
+    L(a, b) = (a - b) / (ln a - ln b); on cells with cost and volume in both windows only.
+    """
+    rows = []
+    for (model_type, client_id), cell in df.groupby(["model_type", "client_id"], observed=True):
+        sums = []
+        for start, end in (previous, current):
+            inside = cell[(cell["timestamp"] >= start) & (cell["timestamp"] < end)]
+            by_metric = inside.groupby("metric", observed=True)["value"].sum()
+            cost = float(by_metric.get("total_amount", 0.0))
+            volume = float(sum(by_metric.get(m, 0.0) for m in HAND_VOLUME[str(model_type)]))
+            sums.append((cost, volume))
+        (c0, v0), (c1, v1) = sums
+        row = {"model_type": str(model_type), "client_id": int(client_id)}
+        row.update(c0=c0, c1=c1, v0=v0, v1=v1)
+        if min(c0, c1, v0, v1) > 0:
+            weight = (c1 - c0) / (math.log(c1) - math.log(c0)) if c1 != c0 else c1
+            row["volume_effect"] = weight * math.log(v1 / v0)
+            row["unit_cost_effect"] = weight * math.log((c1 / v1) / (c0 / v0))
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def test_drivers_match_an_independent_lmdi_on_the_demo():
     df = CostTrendClient.demo().fetch(
         "2026-04-01", "2026-06-01", granularity="daily", by=["model_type", "client_id"]
     )
-    total = explain_change(df, "month", detail=True)
-    change = total["current_cost"].sum() - total["previous_cost"].sum()
-    assert total["change"].sum() == pytest.approx(change, rel=1e-9)
-    parts = total["volume_effect"].sum() + total["unit_cost_effect"].sum()
-    assert parts == pytest.approx(change, rel=1e-9)
+    tz = "Asia/Shanghai"
+    april = (pd.Timestamp("2026-04-01", tz=tz), pd.Timestamp("2026-05-01", tz=tz))
+    may = (pd.Timestamp("2026-05-01", tz=tz), pd.Timestamp("2026-06-01", tz=tz))
+    hand = hand_lmdi(df, april, may)
+    split = hand["volume_effect"].notna()
+    # every cell of the demo is either split or empty in both windows, so the hand
+    # computation covers the whole change
+    assert split.sum() == 25
+    assert (hand.loc[~split, ["c0", "c1", "v0", "v1"]] == 0).all().all()
+
+    detail = explain_change(df, "month", detail=True)
+    assert (detail["current_start"] == may[0]).all() and (detail["current_end"] == may[1]).all()
+    assert (detail["previous_start"] == april[0]).all()
+    assert (detail["previous_end"] == april[1]).all()
+    cells = detail.assign(
+        model_type=detail["model_type"].astype(str), client_id=detail["client_id"].astype(int)
+    ).merge(hand[split], on=["model_type", "client_id"], validate="one_to_one")
+    assert len(cells) == 25
+    for ours, theirs in [
+        ("previous_cost", "c0"),
+        ("current_cost", "c1"),
+        ("previous_volume", "v0"),
+        ("current_volume", "v1"),
+    ]:
+        np.testing.assert_allclose(cells[ours], cells[theirs], rtol=1e-12)
+    for effect in ("volume_effect", "unit_cost_effect"):
+        np.testing.assert_allclose(cells[f"{effect}_x"], cells[f"{effect}_y"], rtol=0, atol=1e-9)
+
     for by in ("model_type", "client_id"):
-        grouped = explain_change(df, "month", by=by)
-        assert grouped["change"].sum() == pytest.approx(change, rel=1e-9)
-        assert (grouped["volume_effect"] + grouped["unit_cost_effect"]).sum() == pytest.approx(
-            change, rel=1e-9
-        )
-    # the May price cut of qwen-max shows as a unit-cost effect on chat
+        ours = explain_change(df, "month", by=by)
+        ours[by] = ours[by].astype(str if by == "model_type" else int)
+        theirs = hand[split].groupby(by)[["volume_effect", "unit_cost_effect"]].sum()
+        both = ours.set_index(by).join(theirs.add_suffix("_hand"), how="inner")
+        assert len(both) == len(theirs) == ours[by].nunique()
+        for effect in ("volume_effect", "unit_cost_effect"):
+            np.testing.assert_allclose(both[effect], both[f"{effect}_hand"], rtol=0, atol=1e-9)
+
+    # README: "May's cut of qwen-max prices shows as about -¥1,000 of unit cost against
+    # +¥945 of volume in chat"
     chat = explain_change(df, "month").set_index("model_type").loc["Chat"]
-    assert chat["unit_cost_effect"] < -500 and chat["volume_effect"] > 0
+    print(
+        f"Chat, May against April 2026: unit-cost effect {chat['unit_cost_effect']:,.2f} CNY, "
+        f"volume effect {chat['volume_effect']:,.2f} CNY"
+    )
+    assert round(chat["unit_cost_effect"], -2) == -1000 and round(chat["volume_effect"]) == 945
     assert "LMDI" in explain_change(df, "month").attrs["method"]
 
 

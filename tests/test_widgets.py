@@ -99,6 +99,22 @@ def test_a_frame_instead_of_a_loader(client):
     assert [v for _, v in ForecastOverlay(daily).granularity.options] == ["daily"]
 
 
+def test_a_successful_redraw_clears_the_error_of_a_failed_one(client, monkeypatch):
+    frame = client.fetch("2026-10-01", "2026-11-21", granularity="daily", by="model_type")
+    board = ModelTypeBreakdown(frame)
+    draw = board._draw
+
+    def failing(*args, **kwargs):
+        raise ValueError("no room for this selection")
+
+    monkeypatch.setattr(board, "_draw", failing)
+    board.render()
+    assert "no room" in board.error
+    monkeypatch.setattr(board, "_draw", draw)
+    board.render()
+    assert board.error is None and "B00020" not in board.status.value
+
+
 def test_forecast_board_horizon_and_budget(client):
     board = ForecastOverlay(client.fetch, start="2026-06-01", end="2026-11-21", budget=75_000)
     sent = client.request_count

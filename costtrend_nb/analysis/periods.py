@@ -92,9 +92,15 @@ def period_pairs(
     """The windows ``compare_periods`` compares, oldest first.
 
     Example:
-        >>> pairs = period_pairs(df, "month")                               # doctest: +SKIP
-        >>> pairs[-1].current.label, pairs[-1].running                      # doctest: +SKIP
+        >>> from costtrend_nb import CostTrendClient
+        >>> df = CostTrendClient.demo().fetch("2026-09-01", "2026-11-21", granularity="daily")
+        >>> pairs = period_pairs(df, "month")
+        >>> pairs[-1].current.label, pairs[-1].running
         ('2026-11', True)
+        >>> for window in (pairs[-1].current, pairs[-1].previous):   # 1-19 November, 1-19 October
+        ...     print(window.label, window.start.date(), window.end.date())
+        2026-11 2026-11-01 2026-11-20
+        2026-10 2026-10-01 2026-10-20
     """
     validate(df)
     if align not in ("calendar", "weekday"):
