@@ -43,7 +43,11 @@ def plot_anomalies(
     The ``annotate`` strongest anomalies name the group that contributed most.
 
     Example:
-        >>> ax = plot_anomalies(df)                                          # doctest: +SKIP
+        >>> from costtrend_nb import CostTrendClient
+        >>> client = CostTrendClient.demo()
+        >>> df = client.fetch("2026-09-01", "2026-11-21", granularity="daily", by="model_type")
+        >>> plot_anomalies(df).get_ylabel()
+        'Cost (CNY)'
     """
     validate(data)
     check_additive(metric)

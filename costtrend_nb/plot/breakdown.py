@@ -49,7 +49,11 @@ def plot_breakdown(
     the period before. ``kind="share"``: each group's share of the total per ``freq`` bucket.
 
     Example:
-        >>> ax = plot_breakdown(df, by="model_type", kind="share", freq="W-MON")  # doctest: +SKIP
+        >>> from costtrend_nb import CostTrendClient
+        >>> client = CostTrendClient.demo()
+        >>> df = client.fetch("2026-09-01", "2026-11-21", granularity="daily", by="model_type")
+        >>> plot_breakdown(df, by="model_type", kind="share", freq="W-MON").get_title()
+        'Share of cost by model type'
     """
     validate(data)
     check_additive(metric)

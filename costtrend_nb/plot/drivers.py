@@ -35,7 +35,12 @@ def plot_drivers(
     both. Groups beyond ``top`` fold into "Other".
 
     Example:
-        >>> ax = plot_drivers(df, by="client_id", names=client.departments())  # doctest: +SKIP
+        >>> from costtrend_nb import CostTrendClient
+        >>> client = CostTrendClient.demo()
+        >>> df = client.fetch("2026-10-01", "2026-11-21", granularity="daily", by="client_id")
+        >>> ax = plot_drivers(df, by="client_id", names=client.departments())
+        >>> ax.get_title().splitlines()[0]
+        'What drove the change in cost (+¥3,428)'
     """
     validate(data)
     labels = _names(names)

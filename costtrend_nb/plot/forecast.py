@@ -46,7 +46,11 @@ def plot_forecast(
     of going over it.
 
     Example:
-        >>> ax = plot_forecast(df, view="month", budget=80_000)               # doctest: +SKIP
+        >>> from costtrend_nb import CostTrendClient
+        >>> client = CostTrendClient.demo()
+        >>> df = client.fetch("2026-09-01", "2026-11-21", granularity="daily", by="model_type")
+        >>> plot_forecast(df, view="month", budget=80_000).get_title()
+        'Cost: where 2026-11 will land'
     """
     validate(data)
     check_additive(metric)

@@ -32,7 +32,11 @@ def plot_period_overlay(
     The legend names both windows with their dates; the box gives the like-for-like change.
 
     Example:
-        >>> ax = plot_period_overlay(df, period="month")                      # doctest: +SKIP
+        >>> from costtrend_nb import CostTrendClient
+        >>> client = CostTrendClient.demo()
+        >>> df = client.fetch("2026-09-01", "2026-11-21", granularity="daily", by="model_type")
+        >>> plot_period_overlay(df, period="month").get_title()
+        'Cost: 2026-11 against the period before'
     """
     validate(data)
     check_additive(metric)

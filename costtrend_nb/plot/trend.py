@@ -48,7 +48,11 @@ def plot_trend(
     metric with the vendor's Chinese name, which needs a font with CJK glyphs.
 
     Example:
-        >>> ax = plot_trend(df, metric="total_calls", by="model_type")       # doctest: +SKIP
+        >>> from costtrend_nb import CostTrendClient
+        >>> client = CostTrendClient.demo()
+        >>> df = client.fetch("2026-09-01", "2026-11-21", granularity="daily", by="model_type")
+        >>> plot_trend(df, metric="total_calls", by="model_type").get_title()
+        'Calls by model type'
     """
     validate(data)
     check_additive(metric)
