@@ -532,4 +532,7 @@ def test_cli_emulator_bad_flags_exit_2():
         capture_output=True,
         text=True,
     )
-    assert out.returncode == 2 and "--error-rate: must be a number of at least 0 and at most 1" in out.stderr
+    assert (
+        out.returncode == 2
+        and "--error-rate: must be a number of at least 0 and at most 1" in out.stderr
+    )
