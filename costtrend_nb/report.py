@@ -40,6 +40,7 @@ __all__ = [
 ]
 
 PROVENANCE_MIME = "application/vnd.costtrend-nb.provenance+json"
+WIDGET_VIEW_MIME = "application/vnd.jupyter.widget-view+json"
 PARAMETERS = ("start", "end", "tz", "granularity", "model_types", "client_ids", "demo")
 
 
@@ -265,6 +266,7 @@ def _execute(path: Path, parameters: dict[str, Any], timeout: int) -> Any:
                 progress_bar=False,
                 log_output=False,
                 execution_timeout=timeout,
+                config=_kernel_config(scratch),
             )
         except papermill.PapermillExecutionError as err:
             raise ReportError(
@@ -273,6 +275,60 @@ def _execute(path: Path, parameters: dict[str, Any], timeout: int) -> Any:
         import nbformat
 
         return nbformat.read(str(target), as_version=4)
+
+
+def _kernel_config(scratch: str) -> Any:
+    """Kernel-manager settings for the report's kernels: a local or an encrypted transport.
+
+    Over plain TCP, ipykernel warns on stderr ("Kernel is running over TCP without
+    encryption") once per kernel. On POSIX the kernel talks over IPC sockets in the private
+    scratch folder instead; elsewhere, with CurveZMQ, the manager provisions keys for kernels
+    that declare support. Nothing is silenced: real kernel errors still show.
+    """
+    import os
+
+    import zmq
+    from traitlets.config import Config
+
+    if os.name == "posix":
+        ipc = str(Path(scratch) / "kernel-ipc")
+        return Config({"KernelManager": {"transport": "ipc", "ip": ipc}})
+    if zmq.has("curve"):
+        return Config({"KernelManager": {"transport_encryption": "auto"}})
+    return Config()
+
+
+def _strip_widgets(nb: Any) -> Any:
+    """Drop widget state and widget views: a static report cannot show them, and exporting
+    them makes the page load the widget renderer from a CDN when it opens."""
+    nb.metadata.pop("widgets", None)
+    for cell in nb.cells:
+        if "outputs" in cell:
+            cell.outputs = [o for o in cell.outputs if WIDGET_VIEW_MIME not in o.get("data", {})]
+    return nb
+
+
+# the lab template without what it fetches from CDNs: require.js, the widget renderer,
+# MathJax and mermaid (the notebooks use neither maths nor diagrams), nor widget views
+_OFFLINE_TEMPLATE = """{%- extends 'index.html.j2' -%}
+{%- block html_head_js -%}{%- endblock html_head_js -%}
+{%- block jupyter_widgets -%}{%- endblock jupyter_widgets -%}
+{%- block html_head_js_mathjax -%}{%- endblock html_head_js_mathjax -%}
+{%- block html_head_js_mermaidjs -%}{%- endblock html_head_js_mermaidjs -%}
+{%- block data_widget_view -%}{%- endblock data_widget_view -%}
+"""
+
+
+def _exporter() -> Any:
+    """nbconvert's ``HTMLExporter(exclude_input=True)`` on the offline lab template."""
+    from jinja2 import DictLoader
+    from nbconvert import HTMLExporter
+
+    return HTMLExporter(
+        template_name="lab", template_file="costtrend-offline.html.j2",
+        extra_loaders=[DictLoader({"costtrend-offline.html.j2": _OFFLINE_TEMPLATE})],
+        exclude_input=True, exclude_input_prompt=True, exclude_output_prompt=True,
+    )  # fmt: skip
 
 
 def _title(nb: Any, path: Path) -> str:
@@ -363,8 +419,6 @@ def render_reports(
         ReportError: a notebook failed (the message names the cell and the error).
         QueryError: an unknown notebook name.
     """
-    from nbconvert import HTMLExporter
-
     paths = find_notebooks([str(n) for n in notebooks] if notebooks else None)
     parameters = _parameters(
         {"start": start, "end": end, "tz": tz, "granularity": granularity,
@@ -373,18 +427,17 @@ def render_reports(
     )  # fmt: skip
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    exporter = HTMLExporter(
-        template_name="lab", exclude_input=True, exclude_input_prompt=True,
-        exclude_output_prompt=True,
-    )  # fmt: skip
+    exporter = _exporter()
     written = []
     bar = _bar(len(paths), progress)
     try:
         for path in paths:
+            bar.set_description(path.stem)  # the notebook being rendered
             nb = _execute(path, parameters, timeout)
             record = _provenance(nb)
             # the footer shows the provenance: drop the cells that show it in the notebook
             nb.cells = [c for c in nb.cells if "provenance" not in c.metadata.get("tags", [])]
+            _strip_widgets(nb)
             title = _title(nb, path)
             nb.metadata["title"] = title
             body, _ = exporter.from_notebook_node(nb)
@@ -409,6 +462,9 @@ def _bar(total: int, progress: bool | None) -> Any:
         return tqdm(total=total, desc="rendering reports", unit="notebook")
 
     class _Quiet:
+        def set_description(self, desc: str) -> None:
+            pass
+
         def update(self, n: int = 1) -> None:
             pass
 
