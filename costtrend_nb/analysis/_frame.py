@@ -217,16 +217,28 @@ def coverage(
 
 
 def coverage_warning(
-    df: pd.DataFrame, start: pd.Timestamp, end: pd.Timestamp, share: float, what: str
+    df: pd.DataFrame,
+    start: pd.Timestamp,
+    end: pd.Timestamp,
+    share: float,
+    what: str,
+    *,
+    refused: bool = False,
 ) -> str:
-    """The sentence that says a window is not wholly covered and what became NaN."""
+    """The sentence that says a window is not wholly covered and what became NaN (or, with
+    ``refused``, that ``what`` cannot be computed and what to do instead)."""
     first = df["timestamp"].min()
     last = bucket_ends(pd.DatetimeIndex([df["timestamp"].max()]), bucket_freq(df))[0]
+    outcome = (
+        f"{what} cannot be computed. Fetch from {start.date()} (whole, without holes) or choose "
+        "a shorter period."
+        if refused
+        else f"{what} is NaN, never a zero. Fetch the whole range to compare."
+    )
     return (
         f"the frame ({first.isoformat()} to {last.isoformat()}) does not cover "
         f"{start.isoformat()} to {end.isoformat()} (coverage {100 * share:.1f} % of its buckets, "
-        f"holes or whole buckets outside the frame): {what} is NaN, never a zero. Fetch the "
-        "whole range to compare."
+        f"holes or whole buckets outside the frame): {outcome}"
     )
 
 

@@ -191,11 +191,7 @@ def require_coverage(df: pd.DataFrame, *windows: Window, now: Any = None) -> lis
         share = coverage(df, window.start, window.end, moment)
         if share < 1:
             raise QueryError(
-                coverage_warning(df, window.start, window.end, share, "the result")
-                .replace(" is NaN, never a zero.", " cannot be computed.")
-                .replace("Fetch the whole range to compare.", "")
-                + f"Fetch from {window.start.date()} (whole, without holes) or choose a "
-                "shorter period."
+                coverage_warning(df, window.start, window.end, share, "the result", refused=True)
             )
         shares.append(share)
     return shares

@@ -317,34 +317,10 @@ def plot_allocation(
                 ink = "white" if shade > 0.55 else "#222222"
                 text = "–" if v == 0 else format_value(v, "CNY")
                 ax.text(j, i, text, ha="center", va="center", fontsize=8, color=ink)
-            ax.text(
-                cols,
-                i,
-                format_value(row_totals[i], "CNY"),
-                ha="center",
-                va="center",
-                fontsize=8,
-                weight="bold",
-            )
+            _bold_total(ax, cols, i, row_totals[i])
         for j in range(cols):
-            ax.text(
-                j,
-                rows,
-                format_value(col_totals[j], "CNY"),
-                ha="center",
-                va="center",
-                fontsize=8,
-                weight="bold",
-            )
-        ax.text(
-            cols,
-            rows,
-            format_value(grand, "CNY"),
-            ha="center",
-            va="center",
-            fontsize=8,
-            weight="bold",
-        )
+            _bold_total(ax, j, rows, col_totals[j])
+        _bold_total(ax, cols, rows, grand)
         ax.axvline(cols - 0.5, color="#333333", lw=1)
         ax.axhline(rows - 0.5, color="#333333", lw=1)
         ax.set_xlim(-0.5, cols + 0.5)
@@ -543,3 +519,8 @@ def _unit_axis(ax: Any, values: pd.Series, one_unit: bool, per: str, room: float
     ax.yaxis.set_minor_formatter(NullFormatter())
     ax.set_ylabel("¥ per unit (log scale; units in the legend)")
     ax.set_ylim(float(finite.min()) / 1.6, float(finite.max()) * 1.6**room)
+
+
+def _bold_total(ax: Any, x: float, y: float, value: float) -> None:
+    """A total of the heat map, in bold ¥, at cell ``(x, y)``."""
+    ax.text(x, y, format_value(value, "CNY"), ha="center", va="center", fontsize=8, weight="bold")
