@@ -131,6 +131,41 @@ def test_drivers_waterfall_adds_up(daily):
     assert legend_texts(ax) == ["Volume effect", "Unit-cost effect", "Total change"]
 
 
+def running_sums(ax):
+    """Every level the waterfall's effect bars reach (all patches but the total)."""
+    return [y for p in ax.patches[:-1] for y in (p.get_y(), p.get_y() + p.get_height())]
+
+
+@pytest.mark.parametrize(
+    ("period", "as_of", "by"),
+    [
+        ("week", None, "client_id"),  # +¥1 in all, +¥192 on the way
+        ("month", None, "model_type"),  # +¥3,428
+        ("month", "2026-10-19", "client_id"),  # -¥244 in all, +¥433 on the way
+        ("month", "2026-11-02", "model_type"),  # -¥1,577
+    ],
+)
+def test_the_waterfall_axis_holds_every_running_sum_with_room(daily, period, as_of, by):
+    """The y-limits stopped at the total: bars ran off the axes, labels under the title."""
+    ax = P.plot_drivers(daily, period=period, as_of=as_of, by=by)
+    low, high = ax.get_ylim()
+    sums = running_sums(ax)
+    span = max(sums) - min(sums)
+    assert low <= min(sums) and high >= max(sums) + 0.1 * span  # room for the labels
+    total = ax.patches[-1].get_height()
+    assert low <= min(total, 0) and high > max(total, 0)
+    bars = [p.get_window_extent() for p in ax.patches]
+    legend = ax.get_legend().get_window_extent()
+    assert not any(legend.overlaps(b) for b in bars)
+
+
+def test_waterfall_limits_cover_the_path_not_only_the_total():
+    from costtrend_nb.plot.drivers import waterfall_limits
+
+    low, high = waterfall_limits([("Chat", 300.0, 0.0), ("TTS", -290.0, -5.0)])
+    assert low < 0 and high > 300  # the total is +¥5; the path reaches +¥300
+
+
 def test_forecast_bands_match_the_forecast(daily):
     fc = forecast(daily, "total_amount", "14D")
     ax = P.plot_forecast(daily, forecast_frame=fc)
@@ -148,7 +183,7 @@ def test_month_view_marks_budget_and_landing(daily):
     ax = P.plot_forecast(daily, view="month", budget=76_000)
     budget = next(line for line in ax.get_lines() if line.get_label().startswith("Budget"))
     assert budget.get_ydata()[0] == 76_000 and "P(over)" in budget.get_label()
-    assert any("lands at ¥" in t.get_text() for t in ax.texts)
+    assert any("Lands at ¥" in t.get_text() for t in ax.texts)
     spent = ax.get_lines()[0]
     assert spent.get_ydata()[0] == 0.0
 
@@ -187,11 +222,29 @@ def test_every_plot_renders_on_the_demo(client, plot, granularity, types):
     ax.figure.canvas.draw()
 
 
+def _all_zero(df):
+    out = df.assign(value=0.0)
+    out.attrs = dict(df.attrs)
+    return out
+
+
 @pytest.mark.parametrize("plot", list(PLOTS))
-def test_every_plot_says_no_data_on_an_empty_selection(daily, plot):
-    empty = daily[daily.metric == "no such metric"]
-    ax = PLOTS[plot](empty)
-    assert [t.get_text() for t in ax.texts] == ["No data for this selection"]
+@pytest.mark.parametrize("selection", ["empty", "zero"])
+def test_every_plot_says_no_spend_on_an_empty_or_all_zero_selection(daily, plot, selection):
+    nothing = daily[daily.metric == "no such metric"] if selection == "empty" else _all_zero(daily)
+    ax = PLOTS[plot](nothing)
+    ax.figure.canvas.draw()
+    texts = [t.get_text() for t in ax.texts]
+    assert [t for t in texts if "selection" in t] == ["No spend in this selection"]
+    ticks = [t.get_text() for t in [*ax.get_xticklabels(), *ax.get_yticklabels()]]
+    assert not [t for t in ticks if t.strip()]  # no ¥0 or -¥0 ticks
+    assert not [t for t in texts if "n/a" in t or "nothing before" in t]
+    assert ax.get_legend() is None
+
+
+def test_other_metrics_say_no_usage(daily):
+    ax = P.plot_trend(_all_zero(daily), metric="total_calls")
+    assert "No usage in this selection" in [t.get_text() for t in ax.texts]
 
 
 def test_draws_on_the_given_axes_never_shows_and_never_restyles(daily, monkeypatch):

@@ -1,9 +1,6 @@
 """Showback plots, checked on their artists (bar widths, cell texts, line data, labels), and for
 text that overlaps or leaves the figure over a matrix of scenarios."""
 
-import itertools
-from unittest import mock
-
 import matplotlib as mpl
 import matplotlib.pyplot as plt
 import numpy as np
@@ -13,6 +10,8 @@ from costtrend_nb import CostTrendClient
 from costtrend_nb import plot as P
 from costtrend_nb.analysis import allocation, price_changes, rollup, unit_costs
 from costtrend_nb.style import MODEL_TYPE_COLORS
+
+from .layout import assert_no_text_overlap
 
 CHAT = MODEL_TYPE_COLORS["Chat"]
 
@@ -51,36 +50,6 @@ def texts_of(ax):
     return [t.get_text() for t in ax.texts]
 
 
-def assert_text_fits(ax):
-    """No two texts of the figure overlap, and every one lies inside it (STYLE.md habit 4)."""
-    fig = ax.figure
-    drawn = []
-    draw = mpl.text.Text.draw
-
-    def spy(text, renderer):
-        drawn.append(text)
-        return draw(text, renderer)
-
-    with mock.patch.object(mpl.text.Text, "draw", spy):
-        fig.canvas.draw()  # what the renderer draws: ticks outside the view are not drawn
-    renderer = fig.canvas.get_renderer()
-    frame = fig.bbox
-    boxes = []
-    for text in drawn:
-        if not text.get_visible() or not text.get_text().strip():
-            continue
-        box = text.get_window_extent(renderer)
-        assert (
-            box.x0 >= frame.x0 - 1
-            and box.y0 >= frame.y0 - 1
-            and box.x1 <= frame.x1 + 1
-            and box.y1 <= frame.y1 + 1
-        ), f"{text.get_text()!r} leaves the figure: {box} not in {frame}"
-        boxes.append((text.get_text(), box))
-    for (a, box_a), (b, box_b) in itertools.combinations(boxes, 2):
-        assert not box_a.overlaps(box_b), f"{a!r} overlaps {b!r}"
-
-
 # -- the department tree --------------------------------------------------------------------
 
 
@@ -98,7 +67,8 @@ def test_rollup_bars_are_the_subtrees_and_own_keys_in_tree_order(both, names):
     assert all(t.get_horizontalalignment() == "left" for t in ax.get_yticklabels())
     assert ax.get_title() == "Research & Development and below: 54% of ¥47,701"
     scope = texts_of(ax)[-1]
-    assert "Cost (CNY)" in scope and "01 Nov – 19 Nov 2026" in scope and "demo data" in scope
+    assert "Cost (CNY)" in scope and "01 Nov – 19 Nov 2026" in scope
+    assert "All model types" in scope and "demo" not in scope  # the report says demo
     marketing = next(t for t in texts_of(ax) if t.startswith("  ¥11,385"))
     assert marketing == "  ¥11,385 · 24% (own ¥2,117)"
     assert "  ¥64 · <1%" in texts_of(ax)  # a small share is never "0%"
@@ -117,7 +87,7 @@ def test_rollup_takes_the_rollup_frame_and_says_what_was_not_fetched(client, nam
         t.get_text() for t in ax.get_legend().get_texts()
     ]
     assert ax.get_title() == "Marketing and below: 100% of ¥4,169 fetched"
-    assert_text_fits(ax)
+    assert_no_text_overlap(ax.figure)
 
 
 # -- the chargeback matrix ------------------------------------------------------------------
@@ -219,21 +189,32 @@ def test_text_never_overlaps_or_leaves_the_figure(client, names, plot, scenario)
         df.attrs["missing_series"] = ["model_type=TTS", "model_type=ASR"]
     ax = PLOTS[plot](df, names)
     assert ax.get_title()
-    assert_text_fits(ax)
+    assert_no_text_overlap(ax.figure)
 
 
 @pytest.mark.parametrize("plot", list(PLOTS))
-def test_every_showback_plot_says_no_data_on_an_empty_selection(both, names, plot):
-    empty = both[both.metric == "no such metric"]
-    ax = PLOTS[plot](empty, names)
-    assert texts_of(ax) == ["No data for this selection"]
+@pytest.mark.parametrize("selection", ["empty", "zero"])
+def test_every_showback_plot_says_no_spend_on_an_empty_selection(both, names, plot, selection):
+    if selection == "empty":
+        nothing = both[both.metric == "no such metric"]
+    else:
+        nothing = both.assign(value=0.0)
+        nothing.attrs = dict(both.attrs)
+    ax = PLOTS[plot](nothing, names)
+    assert [t for t in texts_of(ax) if "selection" in t] == ["No spend in this selection"]
+    assert ax.get_title() and "All model types" in texts_of(ax)[0]
+    ax.figure.canvas.draw()
+    ticks = [t.get_text() for t in [*ax.get_xticklabels(), *ax.get_yticklabels()]]
+    assert not [t for t in ticks if t.strip()]  # no ¥0 or -¥0
 
 
 @pytest.mark.parametrize("plot", list(PLOTS))
 def test_every_showback_plot_of_partial_data_says_so(both, names, plot):
     partial = both[both.model_type != "TTS"].copy()
     partial.attrs["missing_series"] = ["model_type=TTS"]
-    notices = [t.get_text() for t in PLOTS[plot](partial, names).texts if t.get_gid()]
+    notices = [
+        t.get_text() for t in PLOTS[plot](partial, names).texts if t.get_gid() == P.PARTIAL_GID
+    ]
     assert notices == ["Partial data: 1 series missing (model_type=TTS); totals are understated"]
     assert [t for t in PLOTS[plot](both, names).texts if t.get_gid() == P.PARTIAL_GID] == []
 

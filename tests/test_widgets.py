@@ -142,3 +142,14 @@ def test_data_source_validates_its_input():
     with pytest.raises(TypeError, match="tidy DataFrame or a loader"):
         DataSource(42)
     assert DataSource(lambda *a, **k: pd.DataFrame()).granularities() == ["hourly", "daily"]
+
+
+def test_a_frame_filtered_in_the_dashboard_is_titled_with_its_filter(client):
+    """The filter is applied to a given frame in memory: the figures must still name it."""
+    frame = client.fetch("2026-10-01", "2026-11-21", granularity="daily", by="model_type")
+    board = PeriodComparison(frame)
+    board.model_types.value = ("Chat", "TTS")
+    texts = " ".join(t.get_text() for ax in board.last_figure.axes for t in ax.texts)
+    texts += " ".join(ax.get_title() for ax in board.last_figure.axes)
+    assert "Chat, TTS" in texts and "All model types" not in texts
+    assert frame.attrs["query"].get("model_types") in (None, [])  # the caller's frame is untouched

@@ -3,10 +3,14 @@
 Every function is ``f(data, *, ..., ax=None, **kwargs) -> Axes``: it draws on ``ax`` when given
 (else on a new figure), returns the ``Axes``, and never calls ``plt.show()``. Buckets that are
 still running or settling are drawn hatched or dashed, so nobody mistakes an unfinished hour or
-day for a drop. An empty selection draws a "No data" message instead of failing.
+day for a drop. An empty or all-zero selection draws "No spend in this selection" instead of an
+axis of ¥0 ticks. Each title says the finding, and of what when the frame is filtered; the grey
+subtitle under it the unit and the scope (:func:`scope_text`); :func:`figure_alt_text` turns
+both into a figure's alt text.
 
 One module per plot family (``trend``, ``periods``, ``breakdown``, ``drivers``, ``forecast``,
-``anomalies``, ``showback``), what they share in ``_common``; every public name is re-exported here.
+``anomalies``, ``showback``), what they share in ``_common`` (titles and scope in ``_titles``,
+measuring text in ``_text``); every public name is re-exported here.
 
 Example:
     >>> from costtrend_nb import CostTrendClient
@@ -20,6 +24,7 @@ Example:
 from __future__ import annotations
 
 from ._common import INCOMPLETE, PARTIAL_GID, Names, notes_missing_series
+from ._titles import figure_alt_text, scope_text
 from .anomalies import plot_anomalies
 from .breakdown import plot_breakdown
 from .drivers import plot_drivers
@@ -32,6 +37,7 @@ __all__ = [
     "INCOMPLETE",
     "PARTIAL_GID",
     "Names",
+    "figure_alt_text",
     "notes_missing_series",
     "plot_allocation",
     "plot_anomalies",
@@ -42,4 +48,5 @@ __all__ = [
     "plot_rollup",
     "plot_trend",
     "plot_unit_costs",
+    "scope_text",
 ]

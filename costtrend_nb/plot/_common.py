@@ -2,7 +2,8 @@
 axes, date and unit axes, window labels, and per-bucket sums with their completeness.
 
 Every plot function draws inside :func:`costtrend_nb.style.style_context` and is wrapped in
-:func:`notes_missing_series`, whose notice carries the ``gid`` :data:`PARTIAL_GID`.
+:func:`notes_missing_series`, whose notice carries the ``gid`` :data:`PARTIAL_GID`. Titles,
+subtitles and alt text are in :mod:`._titles`; measuring and wrapping text in :mod:`._text`.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import pandas as pd
 from ..analysis.breakdown import OTHER
 from ..catalogue import metric_info
 from ..style import metric_label, unit_formatter
+from ._text import _renderer, _width_in, _wrap
 
 Names: TypeAlias = Mapping[int, str] | pd.DataFrame | None
 INCOMPLETE = "Incomplete: still settling"
@@ -24,6 +26,9 @@ _GROUP_TITLE = {"model_type": "model type", "client_id": "department"}
 
 _P = TypeVar("_P", bound=Callable[..., Any])
 PARTIAL_GID = "costtrend-partial"  #: the ``gid`` of the notice drawn on plots of partial data
+EMPTY_GID = "costtrend-empty"  #: the ``gid`` of the empty-selection sentence
+NO_SPEND = "No spend in this selection"
+NO_USAGE = "No usage in this selection"
 
 
 def notes_missing_series(plot: _P) -> _P:
@@ -34,14 +39,12 @@ def notes_missing_series(plot: _P) -> _P:
     def wrapper(data: Any, *args: Any, **kwargs: Any) -> Any:
         ax = plot(data, *args, **kwargs)
         missing = list(getattr(data, "attrs", {}).get("missing_series") or [])
-        if missing:
-            named = ", ".join(missing[:3]) + (
-                f" and {len(missing) - 3} more" if len(missing) > 3 else ""
-            )
+        drawn = any(t.get_gid() == PARTIAL_GID for t in ax.texts)  # by the headline
+        if missing and not drawn:
             ax.text(
                 0.01,
                 0.99,
-                f"Partial data: {len(missing)} series missing ({named}); totals are understated",
+                _partial_text(missing),
                 transform=ax.transAxes,
                 ha="left",
                 va="top",
@@ -54,6 +57,11 @@ def notes_missing_series(plot: _P) -> _P:
         return ax
 
     return wrapper  # type: ignore[return-value]
+
+
+def _partial_text(missing: list[str]) -> str:
+    named = ", ".join(missing[:3]) + (f" and {len(missing) - 3} more" if len(missing) > 3 else "")
+    return f"Partial data: {len(missing)} series missing ({named}); totals are understated"
 
 
 def _axes(ax: Any, figsize: tuple[float, float] = (9, 4)) -> Any:
@@ -73,12 +81,48 @@ def _names(names: Names) -> dict[int, str]:
     return {int(k): str(v) for k, v in names.items()}
 
 
-def _no_data(ax: Any, what: str = "No data for this selection") -> Any:
-    ax.text(0.5, 0.5, what, transform=ax.transAxes, ha="center", va="center", color="#666666")
+def _is_empty(data: pd.DataFrame, metric: str) -> bool:
+    """True when ``data`` holds no row of ``metric``, or only zeros: nothing to draw."""
+    values = data.loc[data["metric"] == metric, "value"]
+    return bool(values.fillna(0.0).abs().sum() == 0)
+
+
+def _no_data(ax: Any, metric: str = "total_amount") -> Any:
+    """One centred sentence instead of an axis of ¥0 ticks: no spend (or usage) here."""
+    return _message(ax, NO_SPEND if metric_info(metric).unit == "CNY" else NO_USAGE)
+
+
+def _message(ax: Any, what: str) -> Any:
+    """One centred sentence instead of the plot, its axes bare."""
+    from matplotlib.font_manager import FontProperties
+
+    pixels = (_width_in(ax) - 1.2) * float(ax.figure.dpi)
+    what = _wrap(what, pixels, FontProperties(size=11), _renderer(ax.figure))
+    ax.text(
+        0.5,
+        0.5,
+        what,
+        transform=ax.transAxes,
+        ha="center",
+        va="center",
+        color="#666666",
+        fontsize=11,
+        gid=EMPTY_GID,
+    )
     ax.set_xticks([])
     ax.set_yticks([])
+    ax.set_xlabel("")
+    ax.set_ylabel("")
     ax.grid(False)
+    for spine in ax.spines.values():
+        spine.set_visible(False)
+    legend = ax.get_legend()
+    if legend is not None:
+        legend.remove()
     return ax
+
+
+# -- scope: what a figure covers --------------------------------------------------------------
 
 
 def _local(stamps: pd.Series | pd.DatetimeIndex) -> pd.DatetimeIndex:
@@ -89,7 +133,8 @@ def _local(stamps: pd.Series | pd.DatetimeIndex) -> pd.DatetimeIndex:
 def _date_axis(ax: Any) -> None:
     import matplotlib.dates as mdates
 
-    locator = mdates.AutoDateLocator(minticks=4, maxticks=9)
+    room = _width_in(ax) - 2.2  # less the tick labels and a legend beside the axes
+    locator = mdates.AutoDateLocator(minticks=3, maxticks=max(3, min(9, int(room / 0.75))))
     ax.xaxis.set_major_locator(locator)
     ax.xaxis.set_major_formatter(mdates.ConciseDateFormatter(locator))
 
@@ -159,3 +204,8 @@ def _shade_incomplete(ax: Any, table: pd.DataFrame, freq: str) -> None:
         label=INCOMPLETE,
         zorder=3,
     )
+
+
+def _legend_outside(ax: Any, **kwargs: Any) -> Any:
+    """The legend right of the axes, its top level with theirs: it never covers the data."""
+    return ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), borderaxespad=0, **kwargs)

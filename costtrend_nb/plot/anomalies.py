@@ -10,17 +10,20 @@ import pandas as pd
 from ..analysis import detect_anomalies
 from ..analysis._frame import check_additive, validate
 from ..catalogue import metric_info
-from ..style import format_value, group_label, style_context
+from ..style import format_value, group_label, metric_label, style_context
 from ._common import (
     Names,
     _axes,
     _date_axis,
+    _is_empty,
+    _legend_outside,
     _local,
     _names,
     _no_data,
     _value_axis,
     notes_missing_series,
 )
+from ._titles import _scoped_headline, _subject
 
 __all__ = ["plot_anomalies"]
 
@@ -54,9 +57,11 @@ def plot_anomalies(
     labels = _names(names)
     with style_context():
         ax = _axes(ax)
-        ax.set_title(f"{metric_info(metric).label}: anomalies (robust z beyond {threshold:g})")
-        if (data["metric"] == metric).sum() == 0:
-            return _no_data(ax)
+        subject = _subject(metric_info(metric).label, data, names)
+        unit = f"{metric_label(metric, lang)}, flagged beyond a robust z of {threshold:g}"
+        if _is_empty(data, metric):
+            _scoped_headline(ax, f"{subject}: anomalies", data, unit, names)
+            return _no_data(ax, metric)
         found = (
             anomalies
             if anomalies is not None
@@ -66,6 +71,9 @@ def plot_anomalies(
         ax.plot(x, found["value"], color="#333333", lw=1.3, label="Actual", **kwargs)
         ax.plot(x, found["expected"], color="#999999", lw=1.0, ls="--", label="Expected")
         flagged = found[found["anomaly"]]
+        count = len(flagged)
+        finding = f"{count} anomal{'y' if count == 1 else 'ies'}" if count else "no anomaly"
+        _scoped_headline(ax, f"{subject}: {finding}", data, unit, names)
         ax.scatter(
             _local(flagged["timestamp"]),
             flagged["value"],
@@ -74,7 +82,7 @@ def plot_anomalies(
             edgecolors="#D55E00",
             linewidths=1.8,
             zorder=3,
-            label=f"Anomaly ({len(flagged)})",
+            label="Anomaly",
         )
         unit = metric_info(metric).unit
         strongest = _strongest_per_run(found, annotate)
@@ -97,7 +105,7 @@ def plot_anomalies(
         _date_axis(ax)
         _value_axis(ax, metric, lang)
         ax.set_ylim(bottom=0)
-        ax.legend(loc="upper left")
+        _legend_outside(ax)
     return ax
 
 

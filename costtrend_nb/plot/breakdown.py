@@ -17,13 +17,17 @@ from ._common import (
     Names,
     _axes,
     _date_axis,
+    _is_empty,
+    _legend_outside,
     _local,
+    _message,
     _names,
     _no_data,
     _shade_incomplete,
     _window_text,
     notes_missing_series,
 )
+from ._titles import _scoped_headline, _subject
 
 __all__ = ["plot_breakdown"]
 
@@ -60,34 +64,45 @@ def plot_breakdown(
     if kind not in ("bar", "share"):
         raise ValueError(f"kind must be 'bar' or 'share', not {kind!r}")
     labels = _names(names)
+    from matplotlib.ticker import MaxNLocator, PercentFormatter
+
     with style_context():
         ax = _axes(ax)
-        what = f"{metric_info(metric).label} by {_GROUP_TITLE.get(by, by)}"
-        if (data["metric"] == metric).sum() == 0:
-            ax.set_title(what)
-            return _no_data(ax)
+        what = f"{_subject(metric_info(metric).label, data, names)} by {_GROUP_TITLE.get(by, by)}"
+        axis_label = metric_label(metric, lang)
+        if _is_empty(data, metric):
+            _scoped_headline(ax, what, data, axis_label, names)
+            return _no_data(ax, metric)
         if kind == "bar":
             table = breakdown(data, by, metric, top=top, period=period)
+            if table["current"].isna().all():  # breakdown warned: the frame misses the period
+                first = table.iloc[0]
+                missed = _window_text(first["current_start"], first["current_end"])
+                _scoped_headline(ax, what, data, axis_label, names)
+                return _message(ax, f"The frame does not cover {missed}:\nfetch it to see it")
             groups = table[by].tolist()
             y = np.arange(len(groups))[::-1]
             ax.barh(y, table["current"], color=colors_for(groups), **kwargs)
             ax.set_yticks(y, [group_label(g, labels) for g in groups])
             unit = metric_info(metric).unit
             for yi, (_, r) in zip(y, table.iterrows(), strict=True):
-                change = "" if pd.isna(r["pct_change"]) else f", {r['pct_change']:+.0%}"
-                ax.text(r["current"], yi, f"  {r['share']:.0%}{change}", va="center", fontsize=9)
+                change = "" if pd.isna(r["pct_change"]) else f", {_whole_percent(r['pct_change'])}"
+                share = f"  {r['share'] * 100:.0f} %{change}"
+                ax.text(r["current"], yi, share, va="center", fontsize=9)
             ax.xaxis.set_major_formatter(unit_formatter(unit))
             ax.set_xlabel(metric_label(metric, lang))
             ax.grid(axis="y", visible=False)
             ax.grid(axis="x", visible=True)
-            ax.set_xlim(right=float(table["current"].max()) * 1.25 or 1.0)
-            window = ""
+            ax.set_xlim(right=float(table["current"].max()) * 1.3 or 1.0)
+            ax.xaxis.set_major_locator(MaxNLocator(nbins=5))
+            window: str | None = None
             if "current_start" in table:
                 first = table.iloc[0]
-                window = f", {_window_text(first['current_start'], first['current_end'])}"
-                prev = _window_text(first["previous_start"], first["previous_end"])
-                window += f" (change on {prev})"
-            ax.set_title(what + window)
+                window = (
+                    f"{_window_text(first['current_start'], first['current_end'])}, change on "
+                    f"{_window_text(first['previous_start'], first['previous_end'])}"
+                )
+            _scoped_headline(ax, what, data, axis_label, names, window=window)
             return ax
         shares = share_over_time(data, by, metric, freq=freq, top=top)
         wide = shares.pivot_table(
@@ -104,13 +119,25 @@ def plot_breakdown(
             lw=0,
             **kwargs,
         )
-        from matplotlib.ticker import PercentFormatter
 
         ax.yaxis.set_major_formatter(PercentFormatter(1.0))
         ax.set_ylim(0, 1)
         _shade_incomplete(ax, shares, "D")
         ax.set_ylabel(f"share of {metric_info(metric).label.lower()}")
         _date_axis(ax)
-        ax.legend(loc="upper left", bbox_to_anchor=(1.0, 1.0))
-        ax.set_title(f"Share of {what.lower()}")
+        _legend_outside(ax)
+        share_of = what[0].lower() + what[1:]
+        _scoped_headline(
+            ax,
+            f"Share of {share_of}",
+            data,
+            f"Share of {metric_info(metric).label.lower()} (%)",
+            names,
+        )
     return ax
+
+
+def _whole_percent(fraction: float) -> str:
+    """A change in whole percent, signed: +9 %, 0 % (never -0 %)."""
+    text = f"{fraction * 100:+.0f} %"
+    return "0 %" if text in ("+0 %", "-0 %") else text

@@ -10,7 +10,18 @@ from ..analysis import explain_change
 from ..analysis._frame import validate
 from ..analysis.breakdown import OTHER
 from ..style import MAX_COLORS, format_value, group_label, style_context, unit_formatter
-from ._common import Names, _axes, _names, _no_data, _window_text, notes_missing_series
+from ._common import (
+    Names,
+    _axes,
+    _is_empty,
+    _legend_outside,
+    _names,
+    _no_data,
+    _window_text,
+    notes_missing_series,
+)
+from ._text import _width_in
+from ._titles import _scoped_headline, _subject
 
 __all__ = ["plot_drivers"]
 
@@ -32,7 +43,8 @@ def plot_drivers(
 
     Steps run from 0 to the total change; within each, the volume effect (blue) and the
     unit-cost effect (orange) are stacked, so a group whose volume grew while prices fell shows
-    both. Groups beyond ``top`` fold into "Other".
+    both. Groups beyond ``top`` fold into "Other". The y-axis holds every running sum, not
+    only the total, with room for the labels; the legend sits beside the axes.
 
     Example:
         >>> from costtrend_nb import CostTrendClient
@@ -46,8 +58,10 @@ def plot_drivers(
     labels = _names(names)
     with style_context():
         ax = _axes(ax)
-        if (data["metric"] == "total_amount").sum() == 0:
-            ax.set_title("What drove the change in cost")
+        what = f"What drove the change in {_subject('cost', data, names)}"
+        unit = "Change in cost (CNY)"
+        if _is_empty(data, "total_amount"):
+            _scoped_headline(ax, what, data, unit, names)
             return _no_data(ax)
         table = explain_change(data, period, as_of=as_of, by=by, align=align)
         keep = table.iloc[:top]
@@ -62,6 +76,9 @@ def plot_drivers(
             steps.append(
                 (OTHER, float(rest["volume_effect"].sum()), float(rest["unit_cost_effect"].sum()))
             )
+        # too narrow for the labels side by side: stand them up, and leave them more room
+        room = (_width_in(ax) - 2.4) * float(ax.figure.dpi) / (len(steps) + 1)
+        upright = room < 48
         level = 0.0
         for i, (_, volume, unit_cost) in enumerate(steps):
             # volume first, then unit cost from where volume left off: side by side, so
@@ -95,23 +112,44 @@ def plot_drivers(
                 ha="center",
                 va="bottom",
                 fontsize=8,
+                rotation=90 if upright else 0,
             )
             level += step
         total = level
         ax.bar(len(steps), total, color="#333333", width=0.6, label="Total change")
-        ax.margins(y=0.12)
-        ax.set_xticks(
-            range(len(steps) + 1), [s[0] for s in steps] + ["Total"], rotation=30, ha="right"
-        )
+        ax.set_ylim(*waterfall_limits(steps, headroom=0.4 if upright else 0.18))
+        ticks = [s[0] for s in steps] + ["Total"]
+        fits = room >= 7.5 * max(len(t) for t in ticks) + 8  # about 7.5 px a character
+        ax.set_xticks(range(len(ticks)), ticks, rotation=0 if fits else 90)
         ax.axhline(0, color="#666666", lw=0.8)
         ax.yaxis.set_major_formatter(unit_formatter("CNY"))
         ax.set_ylabel("change in cost (CNY)")
         row = table.iloc[0]
-        ax.set_title(
-            f"What drove the change in cost ({'+' if total >= 0 else ''}"
-            f"{format_value(total, 'CNY')})\n"
+        title = f"{what} ({'+' if total >= 0 else ''}{format_value(total, 'CNY')})"
+        window = (
             f"{_window_text(row['current_start'], row['current_end'])} against "
             f"{_window_text(row['previous_start'], row['previous_end'])}"
         )
-        ax.legend(loc="upper left")
+        _scoped_headline(ax, title, data, unit, names, window=window)
+        _legend_outside(ax)
     return ax
+
+
+def waterfall_limits(
+    steps: list[tuple[str, float, float]], headroom: float = 0.18
+) -> tuple[float, float]:
+    """The y-limits of a waterfall: every running sum inside (after each volume and each
+    unit-cost effect, not only the total), 0 too, with ``headroom`` of the span above for the
+    labels and a little below.
+
+    Example:
+        >>> waterfall_limits([("Chat", 100.0, 20.0), ("TTS", -200.0, 0.0)], headroom=0.1)
+        (-90.0, 140.0)
+    """
+    level, path = 0.0, [0.0]
+    for _, volume, unit_cost in steps:
+        path += [level + volume, level + volume + unit_cost]
+        level += volume + unit_cost
+    low, high = min(path), max(path)
+    span = (high - low) or 1.0
+    return low - span * 0.05, high + span * headroom

@@ -10,16 +10,21 @@ import pandas as pd
 from ..analysis import forecast, month_end_landing
 from ..analysis._frame import bucket_ends, bucket_freq, check_additive, validate
 from ..catalogue import metric_info
-from ..style import MAX_COLORS, format_value, style_context
+from ..style import MAX_COLORS, format_value, metric_label, style_context
 from ._common import (
+    Names,
     _axes,
     _date_axis,
+    _is_empty,
+    _legend_outside,
     _local,
     _no_data,
     _per_bucket,
     _value_axis,
+    _window_text,
     notes_missing_series,
 )
+from ._titles import KEY_GID, _scoped_headline, _subject
 
 __all__ = ["plot_forecast"]
 
@@ -35,6 +40,7 @@ def plot_forecast(
     history: int | None = None,
     forecast_frame: pd.DataFrame | None = None,
     lang: str = "en",
+    names: Names = None,
     ax: Any = None,
     **kwargs: Any,
 ) -> Any:
@@ -43,7 +49,7 @@ def plot_forecast(
     ``view="daily"``: the last ``history`` buckets, the median forecast and its bands.
     ``view="month"``: spend so far this month (cumulative), the median path to the month's end,
     the landing with its 80 % and 95 % intervals, and ``budget`` as a line with the probability
-    of going over it.
+    of going over it. ``names`` (``client.departments()``) names a department filter.
 
     Example:
         >>> from costtrend_nb import CostTrendClient
@@ -58,13 +64,13 @@ def plot_forecast(
         raise ValueError(f"view must be 'daily' or 'month', not {view!r}")
     with style_context():
         ax = _axes(ax)
-        label = metric_info(metric).label
-        if (data["metric"] == metric).sum() == 0:
-            ax.set_title(f"{label}: forecast")
-            return _no_data(ax)
+        label = _subject(metric_info(metric).label, data, names)
+        if _is_empty(data, metric):
+            _scoped_headline(ax, f"{label}: forecast", data, metric_label(metric, lang), names)
+            return _no_data(ax, metric)
         freq = bucket_freq(data)
         if view == "month":
-            return _plot_landing(data, metric, budget, lang, ax)
+            return _plot_landing(data, metric, budget, lang, ax, names)
         fc = forecast_frame if forecast_frame is not None else forecast(data, metric, horizon)
         table = _per_bucket(data[data["metric"] == metric], metric, None, MAX_COLORS)
         keep = history if history is not None else (56 if freq == "D" else 24 * 7)
@@ -97,21 +103,16 @@ def plot_forecast(
         _date_axis(ax)
         _value_axis(ax, metric, lang)
         ax.set_ylim(bottom=0)
-        ax.set_title(f"{label}: forecast, {len(fc)} {'days' if freq == 'D' else 'hours'} ahead")
-        ax.text(
-            0.0,
-            -0.18,
-            str(fc["model"].iloc[0]),
-            transform=ax.transAxes,
-            fontsize=7,
-            color="#666666",
-            va="top",
-        )
-        ax.legend(loc="upper left", ncols=3)
+        title = f"{label}: forecast, {len(fc)} {'days' if freq == 'D' else 'hours'} ahead"
+        unit = f"{metric_label(metric, lang)}, model: {fc['model'].iloc[0]}"
+        _scoped_headline(ax, title, data, unit, names)
+        _legend_outside(ax)
     return ax
 
 
-def _plot_landing(data: pd.DataFrame, metric: str, budget: float | None, lang: str, ax: Any) -> Any:
+def _plot_landing(
+    data: pd.DataFrame, metric: str, budget: float | None, lang: str, ax: Any, names: Names
+) -> Any:
     land = month_end_landing(data, metric=metric, budget=budget).iloc[0]
     table = _per_bucket(data[data["metric"] == metric], metric, None, MAX_COLORS)
     month = table[
@@ -155,17 +156,19 @@ def _plot_landing(data: pd.DataFrame, metric: str, budget: float | None, lang: s
         capsize=0,
         label="80% interval",
     )
-    ax.annotate(
-        f"lands at {format_value(land['landing'], 'CNY')}\n"
+    ax.text(  # bottom right: below the path, which climbs from bottom left to top right
+        0.98,
+        0.03,
+        f"Lands at {format_value(land['landing'], 'CNY')}\n"
         f"80%: {format_value(land['lo_80'], 'CNY')}"
         f" – {format_value(land['hi_80'], 'CNY')}\n95%: {format_value(land['lo_95'], 'CNY')}"
         f" – {format_value(land['hi_95'], 'CNY')}",
-        (end, land["landing"]),
-        textcoords="offset points",
-        xytext=(-10, -40),
+        transform=ax.transAxes,
         ha="right",
-        va="top",
+        va="bottom",
         fontsize=9,
+        bbox={"boxstyle": "round", "fc": "white", "ec": "#CCCCCC"},
+        gid=KEY_GID,
     )
     if budget is not None:
         ax.axhline(
@@ -177,6 +180,9 @@ def _plot_landing(data: pd.DataFrame, metric: str, budget: float | None, lang: s
     _date_axis(ax)
     _value_axis(ax, metric, lang)
     ax.set_ylim(bottom=0)
-    ax.set_title(f"{metric_info(metric).label}: where {land['month']} will land")
-    ax.legend(loc="upper left")
+    title = f"{_subject(metric_info(metric).label, data, names)}: where {land['month']} will land"
+    unit = f"{metric_label(metric, lang)}, spent so far this month"
+    window = _window_text(land["month_start"], land["as_of"])
+    _scoped_headline(ax, title, data, unit, names, window=f"{window} so far")
+    _legend_outside(ax)
     return ax

@@ -9,8 +9,19 @@ import pandas as pd
 from ..analysis import align_periods, compare_periods
 from ..analysis._frame import check_additive, validate
 from ..catalogue import metric_info
-from ..style import format_value, style_context
-from ._common import _axes, _no_data, _value_axis, _window_text, notes_missing_series
+from ..style import format_value, metric_label, style_context
+from ._common import (
+    Names,
+    _axes,
+    _is_empty,
+    _legend_outside,
+    _no_data,
+    _value_axis,
+    _window_text,
+    notes_missing_series,
+)
+from ._text import _width_in
+from ._titles import KEY_GID, _scoped_headline, _subject
 
 __all__ = ["plot_period_overlay"]
 
@@ -24,12 +35,14 @@ def plot_period_overlay(
     align: str = "calendar",
     as_of: Any = None,
     lang: str = "en",
+    names: Names = None,
     ax: Any = None,
     **kwargs: Any,
 ) -> Any:
     """The current period against the previous one on one aligned axis, the change annotated.
 
     The legend names both windows with their dates; the box gives the like-for-like change.
+    ``names`` (``client.departments()``) names a department filter in the title.
 
     Example:
         >>> from costtrend_nb import CostTrendClient
@@ -42,9 +55,11 @@ def plot_period_overlay(
     check_additive(metric)
     with style_context():
         ax = _axes(ax)
-        if (data["metric"] == metric).sum() == 0:
-            ax.set_title(f"{metric_info(metric).label}: this {period} against the last")
-            return _no_data(ax)
+        subject = _subject(metric_info(metric).label, data, names)
+        if _is_empty(data, metric):
+            title = f"{subject}: this {period} against the last"
+            _scoped_headline(ax, title, data, metric_label(metric, lang), names)
+            return _no_data(ax, metric)
         overlay = align_periods(data, metric, period, as_of=as_of, align=align)
         row = compare_periods(data, metric, period, as_of=as_of, align=align).iloc[0]
         days = overlay["offset"] / pd.Timedelta(days=1)
@@ -70,6 +85,10 @@ def plot_period_overlay(
             ax.axvline(cut, color="#0072B2", lw=0.8, ls=":", label="now (last complete bucket)")
         unit = metric_info(metric).unit
         start = row["current_start"]
+        from matplotlib.ticker import MaxNLocator
+
+        room = _width_in(ax) - 2.2  # less the tick labels and the legend beside the axes
+        ax.xaxis.set_major_locator(MaxNLocator(nbins=max(2, min(8, int(room / 0.8)))))
         ax.xaxis.set_major_formatter(_offset_formatter(start, period))
         if pd.isna(row["previous"]):
             text = (
@@ -77,14 +96,15 @@ def plot_period_overlay(
                 f"the frame:\nfetch from {row['previous_start']:%d %b %Y} to compare"
             )
         else:
-            change = (
-                "n/a (nothing before)"
-                if pd.isna(row["pct_change"])
-                else f"{row['pct_change']:+.1%}"
-            )
             sign = "+" if row["delta"] >= 0 else ""
+            delta = f"{sign}{format_value(row['delta'], unit)}"
+            change = (
+                f"{delta}: new, nothing in the period before"
+                if pd.isna(row["pct_change"])
+                else f"{_percent(row['pct_change'])} ({delta}) like for like"
+            )
             text = (
-                f"{change} ({sign}{format_value(row['delta'], unit)}) like for like\n"
+                f"{change}\n"
                 f"{format_value(row['current'], unit)} vs {format_value(row['previous'], unit)}"
             )
         ax.text(
@@ -96,12 +116,21 @@ def plot_period_overlay(
             va="top",
             fontsize=10,
             bbox={"boxstyle": "round", "fc": "white", "ec": "#CCCCCC"},
+            gid=KEY_GID,
         )
-        ax.set_title(f"{metric_info(metric).label}: {row['period']} against the period before")
+        title = f"{subject}: {row['period']} against the period before"
+        _scoped_headline(ax, title, data, metric_label(metric, lang), names)
         _value_axis(ax, metric, lang)
-        ax.legend(loc="lower left")
-        ax.set_ylim(bottom=0)
+        _legend_outside(ax)
+        highest = max(overlay["current"].max(), overlay["previous"].max())
+        ax.set_ylim(0, float(highest) * 1.4 if highest > 0 else 1.0)  # room for the box
     return ax
+
+
+def _percent(fraction: float) -> str:
+    """A change as people write it: +9.0 %, never -0.0 %."""
+    text = f"{fraction * 100:+.1f} %"
+    return "0.0 %" if text in ("+0.0 %", "-0.0 %") else text
 
 
 def _offset_formatter(start: pd.Timestamp, period: Any) -> Any:

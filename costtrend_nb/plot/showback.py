@@ -7,13 +7,13 @@
 - :func:`plot_unit_costs`: cost per unit of each model type's own volume over time, the steps
   :func:`~costtrend_nb.analysis.price_changes` finds marked and labelled.
 
-Each title says the finding; the line under it the unit and the scope (window, demo or live).
+Each title says the finding (and names the filters in force); the line under it the unit and
+the scope: filters, window, granularity.
 """
 
 from __future__ import annotations
 
 import re
-import textwrap
 from typing import Any
 
 import numpy as np
@@ -35,18 +35,20 @@ from ._common import (
     Names,
     _axes,
     _date_axis,
+    _is_empty,
+    _legend_outside,
     _local,
     _names,
     _no_data,
     _window_text,
     notes_missing_series,
 )
+from ._titles import _headline, scope_filters, scope_text
 
 __all__ = ["plot_allocation", "plot_rollup", "plot_unit_costs"]
 
 OWN_COLOR = "#0072B2"
 SUBTREE_COLOR = "#A6CEE8"  # the same blue, lighter: what the sub-departments add
-_GREY = "#555555"
 _INDENT = "    "  # per level of depth in the tree's labels
 
 
@@ -94,25 +96,10 @@ def _wrap(label: str, width: int = 11) -> str:
     return "\n".join(lines)
 
 
-def _headline(ax: Any, finding: str, scope: str) -> None:
-    """The title says the finding; a grey line under it gives the unit and the scope."""
-    ax.set_title("\n".join(textwrap.fill(line, 60) for line in finding.split("\n")), pad=20)
-    ax.annotate(
-        scope,
-        xy=(0.5, 1),
-        xycoords="axes fraction",
-        xytext=(0, 5),
-        textcoords="offset points",
-        ha="center",
-        va="bottom",
-        fontsize=9,
-        color=_GREY,
-    )
-
-
-def _source(data: pd.DataFrame) -> str:
-    """ " · demo data" for the built-in emulator's data, nothing for live data or unknown."""
-    return " · demo data" if data.attrs.get("source") == "demo" else ""
+def _filtered(data: pd.DataFrame, names: Names = None) -> str:
+    """ " (Chat, TTS)" after a title when the frame is filtered, so it never reads as the total."""
+    filters = scope_filters(data, names)
+    return f" ({filters})" if filters else ""
 
 
 def _indent_labels(ax: Any, labels: list[str]) -> None:
@@ -157,28 +144,31 @@ def plot_rollup(
         >>> ax.get_title()
         'Research & Development and below: 53% of ¥74,380'
     """
-    window = ""
+    scope = ""
+    unit = "Cost (CNY) by department: own keys, and with sub-departments"
+    empty_title = f"Cost{_filtered(data, departments)} by department and its sub-departments"
     if "subtree" in data.columns:
         tree = data
     else:
         validate(data)
-        if (data["metric"] == metric).sum() == 0:
+        if _is_empty(data, metric):
             with style_context():
                 ax = _axes(ax)
-                ax.set_title("Cost by department and its sub-departments")
-                return _no_data(ax)
+                _headline(ax, empty_title, f"{unit} · {scope_text(data, departments)}", data)
+                return _no_data(ax, metric)
         if departments is None:
             raise TypeError("plot_rollup needs departments=client.departments() with a tidy frame")
         tree = rollup(data, departments, metric=metric, start=start, end=end, as_of=as_of)
         span = allocation(data, columns=None, metric=metric, start=start, end=end, as_of=as_of)
-        window = f" · {_window_text(span.attrs['start'], span.attrs['end'])}"
+        window = _window_text(span.attrs["start"], span.attrs["end"])
+        scope = f" · {scope_text(data, departments, window=window)}"
     rows = len(tree)
     with style_context():
         ax = _axes(ax, figsize=(9, 1.6 + 0.42 * max(rows, 3)))
         total = float(np.nansum(tree.loc[tree["depth"] == 1, "subtree"])) if rows else 0.0
         if not rows or not total:
-            ax.set_title("Cost by department and its sub-departments")
-            return _no_data(ax, "No data for this selection" if not rows else "No spend here")
+            _headline(ax, empty_title, unit + scope, data)
+            return _no_data(ax, metric)
         y = np.arange(rows)[::-1].astype(float)
         subtree = tree["subtree"].fillna(0.0).to_numpy(dtype=float)
         own = tree["own"].fillna(0.0).to_numpy(dtype=float)
@@ -199,8 +189,7 @@ def plot_rollup(
             for d, n in zip(tree["depth"], tree["name"], strict=True)
         ]
         ax.set_yticks(y)
-        headroom = 1.0 if tree.attrs.get("missing_series") else 0.0
-        ax.set_ylim(-0.6, rows - 0.4 + headroom)
+        ax.set_ylim(-0.6, rows - 0.4)
         ax.set_xlim(0, float(np.nanmax(subtree)) * 1.55)
         from matplotlib.ticker import MaxNLocator
 
@@ -215,7 +204,19 @@ def plot_rollup(
 
             handles.append(Patch(visible=False))
             names.append("* not every sub-department\n   was fetched: at least this")
-        ax.legend(handles, names, loc="upper left", bbox_to_anchor=(1.0, 1.0))
+        from matplotlib.transforms import ScaledTranslation
+
+        # below the axis' label, where no bar label reaches
+        below = ScaledTranslation(0, -0.55, ax.figure.dpi_scale_trans)
+        ax.legend(
+            handles,
+            names,
+            loc="upper left",
+            bbox_to_anchor=(0, 0),
+            bbox_transform=ax.transAxes + below,
+            borderaxespad=0,
+            ncols=len(handles),
+        )
         _indent_labels(ax, labels)
         roots = tree[tree["depth"] == 1]
         below = (
@@ -226,8 +227,10 @@ def plot_rollup(
         _headline(
             ax,
             f"{who}: {_share(lead['subtree'] / total)} of {format_value(total, 'CNY')}"
-            + ("" if tree["all_fetched"].all() else " fetched"),
-            f"Cost (CNY) by department: own keys, and with sub-departments{window}{_source(data)}",
+            + ("" if tree["all_fetched"].all() else " fetched")
+            + _filtered(data, departments),
+            unit + scope,
+            data,
         )
     return ax
 
@@ -279,23 +282,31 @@ def plot_allocation(
         >>> ax.get_title()
         'Research & Development pays most: ¥21,829 (29%), mostly Chat'
     """
-    window = ""
+    window = None
+    empty_title = f"Cost{_filtered(data, names)} by department and model type"
     if "Share" in data.columns and TOTAL in data.columns:
         table = data
         if table.attrs.get("values", "amount") != "amount":
             raise ValueError("plot_allocation draws amounts: pass allocation(..., values='amount')")
     else:
         validate(data)
-        if (data["metric"] == metric).sum() == 0:
+        if _is_empty(data, metric):
             with style_context():
                 ax = _axes(ax)
-                ax.set_title("Cost by department and model type")
-                return _no_data(ax)
+                scope = scope_text(data, names)
+                _headline(
+                    ax, empty_title, f"Cost (CNY) by department and model type · {scope}", data
+                )
+                return _no_data(ax, metric)
         table = allocation(
             data, names=names, metric=metric, start=start, end=end, as_of=as_of, values="amount"
         )
     if "start" in table.attrs:
-        window = f" · {_window_text(table.attrs['start'], table.attrs['end'])}"
+        window = _window_text(table.attrs["start"], table.attrs["end"])
+    if "timestamp" in data:
+        scope = f" · {scope_text(data, names, window=window)}"
+    else:  # the amounts frame allocation() returned: its window only
+        scope = f" · {window}" if window else ""
     label = table.columns[0]
     body = table[table[label] != TOTAL].set_index(label).drop(columns=[TOTAL, "Share"])
     body = _fold(_fold(body, max(top, 2), axis=1), max(top_departments, 2), axis=0)
@@ -304,8 +315,8 @@ def plot_allocation(
     with style_context():
         ax = _axes(ax, figsize=(max(8.0, 2.6 + 0.85 * (cols + 1)), 1.9 + 0.42 * (rows + 1)))
         if not body.size or not grand:
-            ax.set_title("Cost by department and model type")
-            return _no_data(ax, "No data for this selection" if not body.size else "No spend here")
+            _headline(ax, empty_title, f"Cost (CNY) by department and model type{scope}", data)
+            return _no_data(ax, metric)
         values = body.to_numpy(dtype=float)
         kwargs.setdefault("cmap", "Blues")
         ax.imshow(values, aspect="auto", vmin=0, vmax=float(values.max()), **kwargs)
@@ -324,8 +335,7 @@ def plot_allocation(
         ax.axvline(cols - 0.5, color="#333333", lw=1)
         ax.axhline(rows - 0.5, color="#333333", lw=1)
         ax.set_xlim(-0.5, cols + 0.5)
-        headroom = 0.8 if table.attrs.get("missing_series") else 0.0
-        ax.set_ylim(rows + 0.5, -0.5 - headroom)
+        ax.set_ylim(rows + 0.5, -0.5)
         heads = [str(c) for c in body.columns] + [TOTAL]
         ax.set_xticks(range(cols + 1), [_wrap(h) for h in heads], fontsize=9)
         ax.set_yticks(range(rows + 1), [str(r) for r in body.index] + [TOTAL])
@@ -339,8 +349,10 @@ def plot_allocation(
         _headline(
             ax,
             f"{who} pays most: {format_value(row_totals[lead_row], 'CNY')} "
-            f"({_share(row_totals[lead_row] / grand)}), mostly {body.columns[lead_col]}",
-            f"Cost (CNY) by {str(label).lower()} and model type{window}{_source(data)}",
+            f"({_share(row_totals[lead_row] / grand)}), mostly {body.columns[lead_col]}"
+            + _filtered(data, names),
+            f"Cost (CNY) by {str(label).lower()} and model type{scope}",
+            data,
         )
     return ax
 
@@ -388,8 +400,10 @@ def plot_unit_costs(
         rows = data[data["metric"] == "total_amount"]
         if model_types is not None:
             rows = rows[rows["model_type"].astype(str).isin([str(t) for t in model_types])]
-        if rows.empty:
-            ax.set_title("Unit cost by model type")
+        if _is_empty(rows, "total_amount"):
+            _headline(
+                ax, "Unit cost by model type", f"¥ per unit · {scope_text(data, names)}", data
+            )
             return _no_data(ax)
         picked = data[data["model_type"].isin(pd.unique(rows["model_type"]))]
         costs = unit_costs(picked, by=by, freq=freq, as_of=as_of)
@@ -399,8 +413,10 @@ def plot_unit_costs(
             costs = costs[costs["model_type"].isin(keep)]
         costs = costs[costs.groupby(groups, observed=True)["unit_cost"].transform("count") > 0]
         if costs.empty:
-            ax.set_title("Unit cost by model type")
-            return _no_data(ax, "No volume in this selection, so no unit cost")
+            _headline(
+                ax, "Unit cost by model type", f"¥ per unit · {scope_text(data, names)}", data
+            )
+            return _no_data(ax, "total_calls")
         own_steps = steps is None
         if steps is None:
             steps = price_changes(picked, by=by, freq=freq, as_of=as_of)
@@ -450,9 +466,8 @@ def plot_unit_costs(
                 bbox={"boxstyle": "round,pad=0.2", "fc": "white", "ec": "none", "alpha": 0.8},
             )
         _date_axis(ax)
-        room = 2.0 if data.attrs.get("missing_series") else 1.0  # the notice sits on top
-        _unit_axis(ax, costs["unit_cost"], one_unit, str(pers[0]), room)
-        ax.legend(loc="upper left", bbox_to_anchor=(1.0, 1.0), title="Latest unit cost")
+        _unit_axis(ax, costs["unit_cost"], one_unit, str(pers[0]))
+        _legend_outside(ax, title="Latest unit cost")
         if marked:
             s, name, _, _ = max(marked, key=lambda m: abs(m[0].pct_change))
             more = len(marked) - 1
@@ -475,7 +490,8 @@ def plot_unit_costs(
         grain = {"D": "daily", "W-MON": "weekly", "MS": "monthly"}.get(str(freq), str(freq))
         if freq is None:
             grain = "daily" if bucket_freq(data) == "D" else "hourly"
-        _headline(ax, finding, f"{quoted}, {grain} · {span}{_source(data)}")
+        filters = scope_filters(data, names) or "All model types"
+        _headline(ax, finding, f"{quoted}, {grain} · {filters} · {span}", data)
     return ax
 
 
@@ -502,7 +518,7 @@ def _step(stamps: pd.Series, freq: str | None, data: pd.DataFrame) -> Any:
     return pd.tseries.frequencies.to_offset(freq)
 
 
-def _unit_axis(ax: Any, values: pd.Series, one_unit: bool, per: str, room: float) -> None:
+def _unit_axis(ax: Any, values: pd.Series, one_unit: bool, per: str) -> None:
     from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
 
     finite = values[np.isfinite(values) & (values > 0)]
@@ -511,14 +527,14 @@ def _unit_axis(ax: Any, values: pd.Series, one_unit: bool, per: str, room: float
         ax.set_ylabel(f"¥ per {per}")
         low, high = float(finite.min()), float(finite.max())
         pad = (high - low) * 0.25 or high * 0.1
-        ax.set_ylim(max(0.0, low - pad), high + pad * room)
+        ax.set_ylim(max(0.0, low - pad), high + pad)
         return
     ax.set_yscale("log")
     ax.yaxis.set_major_locator(LogLocator(base=10, subs=(1.0, 2.0, 5.0)))
     ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _pos: f"¥{v:,g}"))
     ax.yaxis.set_minor_formatter(NullFormatter())
     ax.set_ylabel("¥ per unit (log scale; units in the legend)")
-    ax.set_ylim(float(finite.min()) / 1.6, float(finite.max()) * 1.6**room)
+    ax.set_ylim(float(finite.min()) / 1.6, float(finite.max()) * 1.6)
 
 
 def _bold_total(ax: Any, x: float, y: float, value: float) -> None:

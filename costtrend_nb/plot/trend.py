@@ -9,13 +9,15 @@ import pandas as pd
 
 from ..analysis._frame import bucket_freq, check_additive, validate
 from ..catalogue import metric_info
-from ..style import MAX_COLORS, colors_for, group_label, style_context
+from ..style import MAX_COLORS, colors_for, group_label, metric_label, style_context
 from ._common import (
     _GROUP_TITLE,
     Names,
     _axes,
     _date_axis,
     _group_order,
+    _is_empty,
+    _legend_outside,
     _local,
     _names,
     _no_data,
@@ -24,6 +26,7 @@ from ._common import (
     _value_axis,
     notes_missing_series,
 )
+from ._titles import _scoped_headline, _subject
 
 __all__ = ["plot_trend"]
 
@@ -61,10 +64,11 @@ def plot_trend(
     with style_context():
         ax = _axes(ax)
         by_label = f" by {_GROUP_TITLE[by]}" if by else ""
-        ax.set_title(f"{metric_info(metric).label}{by_label}")
+        title = f"{_subject(metric_info(metric).label, data, names)}{by_label}"
+        _scoped_headline(ax, title, data, metric_label(metric, lang), names)
         rows = data[data["metric"] == metric]
-        if rows.empty:
-            return _no_data(ax)
+        if _is_empty(data, metric):
+            return _no_data(ax, metric)
         freq = bucket_freq(data)
         table = _per_bucket(rows, metric, by, top)
         order = _group_order(table)
@@ -106,9 +110,7 @@ def plot_trend(
         _shade_incomplete(ax, table, freq)
         _date_axis(ax)
         _value_axis(ax, metric, lang)
-        if kind == "area" or by:
-            ax.legend(loc="upper left", bbox_to_anchor=(1.0, 1.0))
-        elif not complete.all():
-            ax.legend(loc="upper left")
+        if kind == "area" or by or not complete.all():
+            _legend_outside(ax)
         ax.set_ylim(bottom=min(0, float(np.nanmin(wide.to_numpy()))))
     return ax
