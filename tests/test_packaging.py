@@ -124,6 +124,7 @@ ROOMS = {
     "emulator": {"emulator", "auth", "catalogue", "errors", "query"},
     "analysis": {"analysis", "tidy", "catalogue", "errors", "query"},
     "style": {"catalogue"},
+    "tables": {"analysis", "catalogue", "style", "tidy", "errors"},
     "plot": {"plot", "analysis", "catalogue", "style", "tidy"},
     "widgets": {"analysis", "catalogue", "errors", "plot", "query", "style", "tidy"},
     "report": {"__init__", "errors", "tidy"},
