@@ -34,8 +34,9 @@ demo: $(VENV)/.runtime
 	$(BIN)/costtrend-nb report --demo -o $(DEMO_DIR)
 	@echo "demo report: $(abspath $(DEMO_DIR))/index.html"
 
-test: $(VENV)/.test
-	$(BIN)/python -m pytest
+test: $(VENV)/.test  # the browser set runs when Debian's chromium is installed
+	@$(BIN)/python tests/browser/chromium.py
+	PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 $(BIN)/python -m pytest
 
 test-slow: $(VENV)/.test  # the long runs: full-size backtests and fuzzing
 	$(BIN)/python -m pytest -m slow
