@@ -169,3 +169,31 @@ def test_month_end_landing(demo_daily):
     assert over["month"] == "2026-10" and over["lo_95"] == over["hi_95"] == over["actual_to_date"]
     with pytest.raises(QueryError, match="budget must be"):
         month_end_landing(demo_daily, budget="lots")
+
+
+def test_forecasts_run_on_the_statsmodels_014_simulate_signature(
+    demo_daily, demo_hourly, monkeypatch
+):
+    """statsmodels 0.14 (which the floor allows, and Binder may resolve) names the generator
+    ``random_state``; 0.15 ``rng``. Neither keyword may be passed, and the paths are the same."""
+    from statsmodels.tsa.exponential_smoothing.ets import ETSResults
+
+    before = forecast(demo_daily, "total_amount", "7D")
+    real = ETSResults.simulate
+
+    def simulate_014(
+        self, nsimulations, anchor=None, repetitions=1, random_errors=None, random_state=None
+    ):
+        return real(
+            self,
+            nsimulations,
+            anchor=anchor,
+            repetitions=repetitions,
+            random_errors=random_errors,
+            rng=random_state,
+        )
+
+    monkeypatch.setattr(ETSResults, "simulate", simulate_014)
+    after = forecast(demo_daily, "total_amount", "7D")
+    pd.testing.assert_frame_equal(before, after)
+    assert len(forecast(demo_hourly, "total_amount", "1D", by="model_type")) == 48

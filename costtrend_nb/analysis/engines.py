@@ -22,6 +22,7 @@ import warnings
 from abc import ABC, abstractmethod
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
@@ -128,11 +129,22 @@ class ETSForecaster(Forecaster):
         def simulate(horizon: int, paths: int, rng: np.random.Generator) -> np.ndarray:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
-                sims = model.simulate(horizon, repetitions=paths, anchor="end", rng=rng)
+                sims = model.simulate(
+                    horizon,
+                    repetitions=paths,
+                    anchor="end",
+                    random_errors=_errors(model, horizon, paths, rng),
+                )
             return np.asarray(sims, dtype=float).reshape(horizon, paths)
 
         scale = "log" if transform.log else "linear"
         return Fit(simulate, transform, f"ETS(A,Ad,A) on {scale} scale, season {self.season}")
+
+
+def _errors(model: Any, horizon: int, paths: int, rng: np.random.Generator) -> np.ndarray:
+    """The normal errors ``simulate`` would draw itself, drawn here: statsmodels 0.14 names the
+    generator argument ``random_state`` and 0.15 ``rng``, and an array works with both."""
+    return rng.standard_normal((horizon, paths)) * np.sqrt(model.scale)
 
 
 @dataclass
@@ -165,7 +177,12 @@ class MSTLForecaster(Forecaster):
         def simulate(horizon: int, paths: int, rng: np.random.Generator) -> np.ndarray:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
-                sims = model.simulate(horizon, repetitions=paths, anchor="end", rng=rng)
+                sims = model.simulate(
+                    horizon,
+                    repetitions=paths,
+                    anchor="end",
+                    random_errors=_errors(model, horizon, paths, rng),
+                )
             future = np.zeros(horizon)
             for j, p in enumerate(periods):
                 future += np.tile(seasonal[-p:, j], horizon // p + 1)[:horizon]
