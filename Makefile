@@ -5,7 +5,8 @@
 #   make test         every test, notebooks included (make test-slow: the long runs)
 #   make bench        the benchmarks, each against its baseline (benchmarks/RESULTS.md)
 #   make lint         ruff and mypy
-#   make notebooks    re-run the notebooks on the demo, storing the outputs nbval compares
+#   make lab          open the notebooks in JupyterLab (installed into .venv, pinned)
+#   make notebook-outputs  re-run the notebooks on the demo, storing the outputs nbval compares
 #   make constraints  re-pin constraints.txt from a fresh, unconstrained install
 
 PYTHON ?= python3
@@ -17,7 +18,7 @@ DEMO_DIR ?= reports/demo
 # never let anything here probe a cloud metadata address
 export ALIBABA_CLOUD_ECS_METADATA_DISABLED := true
 
-.PHONY: demo test test-slow bench lint notebooks constraints clean
+.PHONY: demo test test-slow bench lint lab notebook-outputs constraints clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -44,7 +45,14 @@ test-slow: $(VENV)/.test  # the long runs: full-size backtests and fuzzing
 bench: $(VENV)/.test  # the full benchmarks (benchmarks/README.md)
 	$(BIN)/python benchmarks/run.py
 
-notebooks: $(VENV)/.test  # re-run the notebooks on the demo and store their outputs
+$(VENV)/.lab: pyproject.toml constraints.txt | $(BIN)/python
+	$(PIP) install -c constraints.txt -e ".[lab]"
+	@touch $@ $(VENV)/.runtime
+
+lab: $(VENV)/.lab  # JupyterLab on notebooks/ (Ctrl-C stops it)
+	$(BIN)/jupyter lab notebooks
+
+notebook-outputs: $(VENV)/.test  # re-run the notebooks on the demo and store their outputs
 	$(BIN)/python -m costtrend_nb.report notebooks/*.ipynb
 
 lint: $(VENV)/.test
@@ -55,7 +63,7 @@ lint: $(VENV)/.test
 constraints:
 	rm -rf .venv-pin
 	$(PYTHON) -m venv .venv-pin
-	.venv-pin/bin/python -m pip --disable-pip-version-check --quiet install -e ".[test,aliyun]"
+	.venv-pin/bin/python -m pip --disable-pip-version-check --quiet install -e ".[test,aliyun,lab]"
 	.venv-pin/bin/python -m pip freeze --exclude-editable | grep -v '^costtrend' > constraints.txt
 	rm -rf .venv-pin
 

@@ -40,8 +40,10 @@ def conda_dependencies() -> dict[str, str]:
 
 
 def test_environment_yml_lists_the_runtime_dependencies_of_pyproject():
+    """Binder gets the runtime dependencies and JupyterLab (the ``lab`` extra), same ranges."""
     project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
     runtime = dict(_split(d) for d in project["dependencies"])
+    runtime |= dict(_split(d) for d in project["optional-dependencies"]["lab"])
     assert conda_dependencies() == runtime
     text = (ROOT / "environment.yml").read_text()
     assert "conda-forge" in text and "python=3.12" in text
@@ -57,6 +59,25 @@ def test_constraints_pin_every_runtime_dependency():
     wanted = {_split(d)[0] for d in project["dependencies"]}
     wanted |= {_split(d)[0] for extra in project["optional-dependencies"].values() for d in extra}
     assert wanted <= pins, sorted(wanted - pins)
+
+
+def test_every_range_admits_the_pinned_version():
+    """environment.yml and pyproject.toml ranges hold what constraints.txt pins (and tests)."""
+    from packaging.specifiers import SpecifierSet
+
+    pins = {
+        _normalise(name): version
+        for name, version in (
+            line.split("==") for line in (ROOT / "constraints.txt").read_text().splitlines()
+            if "==" in line
+        )
+    }
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    ranges = [_split(d) for d in project["dependencies"]]
+    ranges += [_split(d) for extra in project["optional-dependencies"].values() for d in extra]
+    ranges += list(conda_dependencies().items())
+    outside = [(n, spec, pins[n]) for n, spec in ranges if pins[n] not in SpecifierSet(spec)]
+    assert not outside
 
 
 def test_public_surface_is_what_all_says():
