@@ -144,6 +144,7 @@ ROOMS = {
     "client": {"auth", "chains", "clientbase", "errors", "protocol", "query", "tidy"},
     "emulator": {"emulator", "auth", "catalogue", "errors", "query"},
     "analysis": {"analysis", "tidy", "catalogue", "errors", "query"},
+    "lang": {"catalogue", "errors"},
     "style": {"catalogue"},
     "tables": {"tables", "analysis", "catalogue", "style", "tidy", "errors"},
     "plot": {"plot", "analysis", "catalogue", "style", "tidy"},
