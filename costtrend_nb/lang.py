@@ -251,6 +251,84 @@ TERMS: dict[str, str] = {
         "由 costtrend_nb {version} 生成于 {local}（UTC {utc}）。"
     ),
     "none": "无",
+    # Figures: more titles, subtitles and labels
+    "model type": "模型类型",
+    "department": "部门",
+    "cost": "消费金额",
+    "{subject} by {group}": "{subject}（按{group}）",
+    "{current} against {previous}": "{current} 对比 {previous}",
+    "{current}, change on {previous}": "{current}，对比 {previous}",
+    "{current} vs {previous}": "本期 {current}，上期 {previous}",
+    "{window} so far": "{window}（截至目前）",
+    "{unit}, model: {model}": "{unit}，模型：{model}",
+    "{unit}, spent so far this month": "{unit}，本月已消费",
+    "{unit}, flagged beyond a robust z of {z}": "{unit}，稳健 z 分数超过 {z} 即标记",
+    "{value} so far\nthe previous period is not in the frame:\nfetch from {day} to compare": (
+        "截至目前 {value}\n上一周期不在数据中：\n请从 {day} 起获取数据以对比"
+    ),
+    "The frame does not cover {window}:\nfetch it to see it": (
+        "数据未覆盖 {window}：\n请获取该时段的数据"
+    ),
+    "share of {what}": "{what}占比",
+    "Share of {what} (%)": "{what}占比（%）",
+    "change in cost (CNY)": "消费金额变化（元）",
+    "Cost (CNY) by department: own keys, and with sub-departments": (
+        "各部门消费金额（元）：本部门 API Key 及含下级部门"
+    ),
+    "Cost{filtered} by department and its sub-departments": (
+        "{filtered}各部门及其下级部门的消费金额"
+    ),
+    "Cost{filtered} by department and model type": "{filtered}按部门和模型类型的消费金额",
+    "Cost (CNY) by department and model type": "消费金额（元），按部门和模型类型",
+    "Cost (CNY) by {what} and model type": "消费金额（元），按{what}和模型类型",
+    "{who} pays most: {value} ({share}), mostly {what}": (
+        "{who}支出最多：{value}（{share}），主要是 {what}"
+    ),
+    "{name} and below": "{name}及下级部门",
+    "{who}: {share} of {total}": "{who}：占 {total} 的 {share}",
+    "{value} fetched": "已获取的 {value}",
+    "not fetched": "未获取",
+    "(own {value})": "（本部门 {value}）",
+    "* not every sub-department\n   was fetched: at least this": (
+        "* 并非所有下级部门\n   都已获取：至少为此值"
+    ),
+    "{name}: {price} per {per}": "{name}：{price}/{per}",
+    "{name} unit cost: {pct} from {day}": "{name}单价：自 {day} 起 {pct}",
+    "({more} more step marked)": "（另标记 {more} 处变化）",
+    "({more} more steps marked)": "（另标记 {more} 处变化）",
+    "Too short to find price steps: {longest} of {needed} {unit}": (
+        "数据太短，无法发现单价变化：{longest}/{needed} {unit}"
+    ),
+    "weeks": "周",
+    "quarter": "季度",
+    "year": "年",
+    "weekly": "按周",
+    "monthly": "按月",
+    "¥ per {per}": "元/{per}",
+    "¥ per unit of each type's own volume": "元/各类型自身用量单位",
+    "¥ per unit (log scale; units in the legend)": "元/单位（对数坐标；单位见图例）",
+    "1M tokens": "百万 Token",
+    "image": "张图片",
+    "second": "秒",
+    "10,000 characters": "万字符",
+    "1,000 calls": "千次调用",
+    "80 % low": "80% 下限",
+    "80 % high": "80% 上限",
+    "95 % low": "95% 下限",
+    "95 % high": "95% 上限",
+    "Change by {group},{window}": "按{group}的变化，{window}",
+    "Spend by {group}{window}; change against the same days before": (
+        "按{group}的消费金额{window}；与此前同期对比"
+    ),
+    "{n} days": "{n} 天",
+    "{n} hours": "{n} 小时",
+    "{n} bucket": "{n} 个时段",
+    "{n} buckets": "{n} 个时段",
+    "Forecast, {n} {step} ({day} on)": "预测，{n} {step}（自 {day} 起）",
+    "model type {types}": "模型类型 {types}",
+    "first {shown} of {rows} rows shown; the CSV has all": (
+        "仅显示前 {shown} 行，共 {rows} 行；CSV 含全部数据"
+    ),
 }
 
 # The catalogue's own words: metric labels (``Cost``) and units (``CNY``), to the vendor's.

@@ -5,7 +5,8 @@
   colour; the rest fold into a grey "Other".
 * Axes carry units: cost as ``¥12,345``, tokens as ``1.2M``, seconds as ``1h 05m``, calls,
   images and characters with K/M suffixes.
-* Labels are English; the vendor's Chinese labels (``lang="zh"``) need a font with CJK glyphs.
+* Labels are English, or the vendor's Chinese (``lang="zh"``), drawn in a CJK font
+  (:mod:`costtrend_nb.lang`).
 * Styles apply inside :func:`style_context` only, never globally.
 
 Example:
@@ -20,6 +21,7 @@ from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
 from .catalogue import metric_info
+from .lang import rc_for
 
 __all__ = [
     "MAX_COLORS",
@@ -73,17 +75,27 @@ _STYLE: dict[Any, Any] = {  # matplotlib types its keys as literals
 
 
 @contextlib.contextmanager
-def style_context() -> Iterator[None]:
-    """The plots' style, for the duration of a ``with`` block only.
+def style_context(lang: str | None = "en") -> Iterator[None]:
+    """The plots' style, for the duration of a ``with`` block only; for ``lang="zh"`` with a
+    font that draws Chinese too (:func:`~costtrend_nb.lang.rc_for`).
 
     Only the keys set here are restored afterwards. (``plt.rc_context`` restores every key, so
     when Jupyter's inline backend switches itself on during the first figure drawn inside it,
     leaving the context would switch interactive mode off again and hide every later figure.)
+
+    Example:
+        >>> import matplotlib as mpl
+        >>> before = mpl.rcParams["font.family"]
+        >>> with style_context("zh"):
+        ...     pass
+        >>> mpl.rcParams["font.family"] == before
+        True
     """
     import matplotlib as mpl
 
-    saved = {key: mpl.rcParams[key] for key in _STYLE}
-    mpl.rcParams.update(_STYLE)
+    settings = {**_STYLE, **rc_for(lang)}
+    saved = {key: mpl.rcParams[key] for key in settings}
+    mpl.rcParams.update(settings)
     try:
         yield
     finally:
@@ -122,10 +134,15 @@ def group_label(group: Any, names: Mapping[int, str] | None = None) -> str:
 
 
 def metric_label(metric: str, lang: str = "en") -> str:
-    """The metric's label and unit, e.g. ``Cost (CNY)``; ``lang="zh"`` for the vendor's own."""
+    """The metric's label and unit, e.g. ``Cost (CNY)``; ``lang="zh"`` for the vendor's own.
+
+    Example:
+        >>> metric_label("total_amount"), metric_label("total_amount", "zh")
+        ('Cost (CNY)', '消费金额（元）')
+    """
     info = metric_info(metric)
     if lang == "zh" and info.label_zh:
-        return f"{info.label_zh} ({info.unit_zh})" if info.unit_zh else info.label_zh
+        return f"{info.label_zh}（{info.unit_zh}）" if info.unit_zh else info.label_zh
     return f"{info.label} ({info.unit})"
 
 

@@ -3,7 +3,8 @@
 Each dashboard takes a tidy frame, or a loader with the signature of
 :meth:`CostTrendClient.fetch` (a client's bound ``fetch`` is one), and shows controls for the
 date range, granularity, model types, departments and metric, plus its own (period, horizon,
-budget). Controls that change the data (dates, granularity, model types, departments) fetch
+budget); ``lang="zh"`` draws the figures in Chinese (:mod:`costtrend_nb.lang`; the controls
+stay English). Controls that change the data (dates, granularity, model types, departments) fetch
 again; the others (metric, period, horizon...) only redraw from the data already loaded. A
 fetch error is shown in the dashboard, never raised into the void.
 
@@ -34,6 +35,7 @@ import pandas as pd
 from .analysis._frame import bucket_freq
 from .catalogue import METRICS, metric_info, sort_metrics
 from .errors import CostTrendError
+from .lang import check_lang
 from .plot import (
     plot_breakdown,
     plot_drivers,
@@ -193,9 +195,11 @@ class _Board:
         client_ids: Sequence[int] = (),
         metric: str = "total_amount",
         names: Mapping[int, str] | pd.DataFrame | None = None,
+        lang: str = "en",
     ) -> None:
         import ipywidgets as w
 
+        self.lang = check_lang(lang)  # of the figures (English where no font draws Chinese)
         self.source = data if isinstance(data, DataSource) else DataSource(data)
         self.names = _names(names, self.source)
         first, last = self.source.span()
@@ -378,15 +382,26 @@ class PeriodComparison(_Board):
             metric=self.metric.value,
             period=self.period.value,
             align=self.align.value,
+            lang=self.lang,
             ax=left,
         )
         if self.metric.value == "total_amount" and (frame["metric"] == "total_amount").any():
             plot_drivers(
-                frame, by="model_type", period=self.period.value, ax=right, names=self.names
+                frame,
+                by="model_type",
+                period=self.period.value,
+                ax=right,
+                names=self.names,
+                lang=self.lang,
             )
         else:
             plot_breakdown(
-                frame, by="model_type", metric=self.metric.value, period=self.period.value, ax=right
+                frame,
+                by="model_type",
+                metric=self.metric.value,
+                period=self.period.value,
+                lang=self.lang,
+                ax=right,
             )
 
 
@@ -423,6 +438,7 @@ class ModelTypeBreakdown(_Board):
             metric=self.metric.value,
             period=self.period.value,
             top=self.top.value,
+            lang=self.lang,
             ax=left,
         )
         freq = "W-MON" if self.period.value in ("month", "quarter", "year") else "D"
@@ -433,6 +449,7 @@ class ModelTypeBreakdown(_Board):
             kind="share",
             freq=freq,
             top=self.top.value,
+            lang=self.lang,
             ax=right,
         )
 
@@ -471,9 +488,10 @@ class ForecastOverlay(_Board):
         left, right = fig.subplots(1, 2, width_ratios=[3, 2])
         hourly = bucket_freq(frame) == "h"
         horizon = f"{self.horizon.value}D" if not hourly else self.horizon.value * 24
-        plot_forecast(frame, metric=self.metric.value, horizon=horizon, ax=left)
+        metric, lang = self.metric.value, self.lang
+        plot_forecast(frame, metric=metric, horizon=horizon, lang=lang, ax=left)
         budget = self.budget.value if self.budget.value and self.budget.value > 0 else None
-        plot_forecast(frame, metric=self.metric.value, view="month", budget=budget, ax=right)
+        plot_forecast(frame, metric=metric, view="month", budget=budget, lang=lang, ax=right)
 
 
 class Dashboard:

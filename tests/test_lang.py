@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import re
 import warnings
 from pathlib import Path
@@ -89,6 +90,8 @@ def _english_literals() -> set[str]:
             )
         )
         found |= set(re.findall(r'^[A-Z_]+ = "([A-Z][^"]*)"$', text, re.M))
+        terms = re.findall(r'\bt\(\s*"((?:[^"\\]|\\.)+)",', text)  # t("term", lang...)
+        found |= {ast.literal_eval(f'"{term}"') for term in terms}
     return found
 
 

@@ -259,7 +259,7 @@ def test_draws_on_the_given_axes_never_shows_and_never_restyles(daily, monkeypat
 
 def test_chinese_labels_only_when_asked():
     assert metric_label("total_calls") == "Calls (calls)"
-    assert metric_label("total_calls", lang="zh") == "调用次数 (次)"
+    assert metric_label("total_calls", lang="zh") == "调用次数（次）"  # full-width brackets
 
 
 def test_plots_refuse_model_count_sums(daily):

@@ -6,7 +6,9 @@ still running or settling are drawn hatched or dashed, so nobody mistakes an unf
 day for a drop. An empty or all-zero selection draws "No spend in this selection" instead of an
 axis of ¥0 ticks. Each title says the finding, and of what when the frame is filtered; the grey
 subtitle under it the unit and the scope (:func:`scope_text`); :func:`figure_alt_text` turns
-both into a figure's alt text.
+both into a figure's alt text. ``lang="zh"`` draws titles, labels, legends and dates in Chinese
+with a CJK font found on the system, or in English, warning once, where there is none
+(:mod:`costtrend_nb.lang`).
 
 One module per plot family (``trend``, ``periods``, ``breakdown``, ``drivers``, ``forecast``,
 ``anomalies``, ``showback``), what they share in ``_common`` (titles and scope in ``_titles``,

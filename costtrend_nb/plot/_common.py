@@ -16,7 +16,8 @@ import pandas as pd
 
 from ..analysis.breakdown import OTHER
 from ..catalogue import metric_info
-from ..style import metric_label, unit_formatter
+from ..lang import format_window, rc_for, resolve_lang, t
+from ..style import group_label, metric_label, unit_formatter
 from ._text import _renderer, _width_in, _wrap
 
 Names: TypeAlias = Mapping[int, str] | pd.DataFrame | None
@@ -38,13 +39,14 @@ def notes_missing_series(plot: _P) -> _P:
     @functools.wraps(plot)
     def wrapper(data: Any, *args: Any, **kwargs: Any) -> Any:
         ax = plot(data, *args, **kwargs)
+        lang = resolve_lang(kwargs.get("lang", "en"))
         missing = list(getattr(data, "attrs", {}).get("missing_series") or [])
         drawn = any(t.get_gid() == PARTIAL_GID for t in ax.texts)  # by the headline
         if missing and not drawn:
             ax.text(
                 0.01,
                 0.99,
-                _partial_text(missing),
+                _partial_text(missing, lang),
                 transform=ax.transAxes,
                 ha="left",
                 va="top",
@@ -52,6 +54,7 @@ def notes_missing_series(plot: _P) -> _P:
                 color="#B00020",
                 bbox={"facecolor": "white", "edgecolor": "#B00020", "boxstyle": "round,pad=0.3"},
                 gid=PARTIAL_GID,
+                **_font(lang),
                 zorder=10,
             )
         return ax
@@ -59,18 +62,44 @@ def notes_missing_series(plot: _P) -> _P:
     return wrapper  # type: ignore[return-value]
 
 
-def _partial_text(missing: list[str]) -> str:
-    named = ", ".join(missing[:3]) + (f" and {len(missing) - 3} more" if len(missing) > 3 else "")
-    return f"Partial data: {len(missing)} series missing ({named}); totals are understated"
+def _partial_text(missing: list[str], lang: str = "en") -> str:
+    named = ", ".join(missing[:3])
+    if len(missing) > 3:
+        named = t("{items} and {more} more", lang, items=named, more=len(missing) - 3)
+    return t(
+        "Partial data: {n} series missing ({named}); totals are understated",
+        lang,
+        n=len(missing),
+        named=named,
+    )
 
 
-def _axes(ax: Any, figsize: tuple[float, float] = (9, 4)) -> Any:
-    if ax is not None:
-        return ax
-    import matplotlib.pyplot as plt
+def _font(lang: str) -> dict[str, Any]:
+    """The font family that draws ``lang`` (:func:`~costtrend_nb.lang.rc_for`), as keywords
+    of a text: none for English."""
+    family = rc_for(lang).get("font.family")
+    return {"fontfamily": family} if family else {}
 
-    _, new = plt.subplots(figsize=figsize, layout="constrained")
-    return new
+
+def _axes(ax: Any, figsize: tuple[float, float] = (9, 4), lang: str = "en") -> Any:
+    """``ax``, or new axes; for Chinese, axes made before the style's font get it too."""
+    if ax is None:
+        import matplotlib.pyplot as plt
+
+        _, ax = plt.subplots(figsize=figsize, layout="constrained")
+    family = _font(lang).get("fontfamily")
+    if family:
+        ax.tick_params(which="both", labelfontfamily=family)
+        texts = [ax.title, ax._left_title, ax._right_title, ax.xaxis.label, ax.yaxis.label]
+        texts += [ax.xaxis.get_offset_text(), ax.yaxis.get_offset_text()]
+        for text in texts:
+            text.set_fontfamily(family)
+    return ax
+
+
+def _group_text(group: Any, labels: Mapping[int, str] | None, lang: str = "en") -> str:
+    """A group's label (:func:`~costtrend_nb.style.group_label`), "Other" in ``lang``."""
+    return t(OTHER, lang) if group == OTHER else group_label(group, labels)
 
 
 def _names(names: Names) -> dict[int, str]:
@@ -87,9 +116,9 @@ def _is_empty(data: pd.DataFrame, metric: str) -> bool:
     return bool(values.fillna(0.0).abs().sum() == 0)
 
 
-def _no_data(ax: Any, metric: str = "total_amount") -> Any:
+def _no_data(ax: Any, metric: str = "total_amount", lang: str = "en") -> Any:
     """One centred sentence instead of an axis of ¥0 ticks: no spend (or usage) here."""
-    return _message(ax, NO_SPEND if metric_info(metric).unit == "CNY" else NO_USAGE)
+    return _message(ax, t(NO_SPEND if metric_info(metric).unit == "CNY" else NO_USAGE, lang))
 
 
 def _message(ax: Any, what: str) -> Any:
@@ -130,13 +159,22 @@ def _local(stamps: pd.Series | pd.DatetimeIndex) -> pd.DatetimeIndex:
     return pd.DatetimeIndex(stamps).tz_localize(None)
 
 
-def _date_axis(ax: Any) -> None:
+# Numeric dates for Chinese readers (11-01, 2026-11), as the vendor's console writes them.
+_ZH_DATES = {
+    "formats": ["%Y", "%Y-%m", "%m-%d", "%H:%M", "%H:%M", "%S.%f"],
+    "zero_formats": ["", "%Y", "%Y-%m", "%m-%d", "%H:%M", "%H:%M"],
+    "offset_formats": ["", "%Y", "%Y", "%Y", "%Y-%m-%d", "%Y-%m-%d %H:%M"],
+}
+
+
+def _date_axis(ax: Any, lang: str = "en") -> None:
     import matplotlib.dates as mdates
 
     room = _width_in(ax) - 2.2  # less the tick labels and a legend beside the axes
     locator = mdates.AutoDateLocator(minticks=3, maxticks=max(3, min(9, int(room / 0.75))))
     ax.xaxis.set_major_locator(locator)
-    ax.xaxis.set_major_formatter(mdates.ConciseDateFormatter(locator))
+    formats = _ZH_DATES if lang == "zh" else {}
+    ax.xaxis.set_major_formatter(mdates.ConciseDateFormatter(locator, **formats))
 
 
 def _value_axis(ax: Any, metric: str, lang: str, axis: str = "y") -> None:
@@ -146,8 +184,11 @@ def _value_axis(ax: Any, metric: str, lang: str, axis: str = "y") -> None:
     (ax.set_ylabel if axis == "y" else ax.set_xlabel)(metric_label(metric, lang))
 
 
-def _window_text(start: pd.Timestamp, end: pd.Timestamp) -> str:
-    """A half-open window as people read it: 1 Nov – 19 Nov 2026, or with hours."""
+def _window_text(start: pd.Timestamp, end: pd.Timestamp, lang: str = "en") -> str:
+    """A half-open window as people read it: 1 Nov – 19 Nov 2026, or with hours; in Chinese
+    numeric dates (:func:`~costtrend_nb.lang.format_window`)."""
+    if lang == "zh":
+        return format_window(start, end, lang)
     if end == end.normalize() and start == start.normalize():
         last = end - pd.Timedelta(days=1)
         if last <= start:
@@ -183,7 +224,7 @@ def _group_order(table: pd.DataFrame) -> list[Any]:
     return order + ([OTHER] if OTHER in totals.index else [])
 
 
-def _shade_incomplete(ax: Any, table: pd.DataFrame, freq: str) -> None:
+def _shade_incomplete(ax: Any, table: pd.DataFrame, freq: str, lang: str = "en") -> None:
     """Hatch from the last complete point to the last incomplete one: the dashed stretch."""
     complete = table.groupby("timestamp")["complete"].all()
     if complete.all():
@@ -201,7 +242,7 @@ def _shade_incomplete(ax: Any, table: pd.DataFrame, freq: str) -> None:
         edgecolor="#666666",
         hatch="//",
         lw=0,
-        label=INCOMPLETE,
+        label=t(INCOMPLETE, lang),
         zorder=3,
     )
 

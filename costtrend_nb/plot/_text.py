@@ -3,7 +3,10 @@ a string is in a font, and where to break it so it fits."""
 
 from __future__ import annotations
 
+import re
 from typing import Any
+
+_CJK = re.compile(r"[\u2e80-\u9fff\uff00-\uffef]")  # Chinese: a line may break anywhere
 
 
 def _width_in(ax: Any) -> float:
@@ -63,6 +66,10 @@ def _wrap(text: str, pixels: float, font: Any, renderer: Any) -> str:
                     line = word
                 else:
                     line = trial
+                while _CJK.search(line) and not fits(line):  # Chinese breaks between characters
+                    cut = next(i for i in range(len(line), 0, -1) if fits(line[:i]) or i == 1)
+                    out.append(line[:cut])
+                    line = line[cut:]
         out.append(line)
     return "\n".join(out)
 

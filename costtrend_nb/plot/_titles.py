@@ -15,6 +15,7 @@ from typing import Any
 import pandas as pd
 
 from ..analysis._frame import bucket_freq
+from ..lang import t
 from ._common import EMPTY_GID, PARTIAL_GID, Names, _names, _partial_text, _window_text
 from ._text import _left_margin, _rc, _renderer, _width_in, _wrap
 
@@ -24,13 +25,14 @@ _GREY = "#555555"
 _LIST_LIMIT = 4  # filter values named before "and N more"
 
 
-def _listed(items: Sequence[Any], limit: int = _LIST_LIMIT) -> str:
+def _listed(items: Sequence[Any], limit: int = _LIST_LIMIT, lang: str = "en") -> str:
     words = [str(i) for i in items]
     more = len(words) - limit
-    return ", ".join(words[:limit]) + (f" and {more} more" if more > 0 else "")
+    shown = ("、" if lang == "zh" else ", ").join(words[:limit])
+    return t("{items} and {more} more", lang, items=shown, more=more) if more > 0 else shown
 
 
-def scope_filters(data: pd.DataFrame, names: Names = None) -> str:
+def scope_filters(data: pd.DataFrame, names: Names = None, lang: str = "en") -> str:
     """The filters in force on ``data`` (from its provenance, ``attrs["query"]``), or "".
 
     Departments are named from ``names`` (a mapping or ``client.departments()``), else by id.
@@ -42,22 +44,26 @@ def scope_filters(data: pd.DataFrame, names: Names = None) -> str:
         'Chat, TTS · Research & Development'
         >>> scope_filters(pd.DataFrame())
         ''
+        >>> df.attrs["query"] = {"model_types": ["Chat", "TTS"], "client_ids": [10002]}
+        >>> scope_filters(df, lang="zh")
+        'Chat、TTS · 部门 10002'
     """
     query = dict(getattr(data, "attrs", {}).get("query") or {})
     labels = _names(names)
     parts = []
     if query.get("model_types"):
-        parts.append(_listed(query["model_types"]))
+        parts.append(_listed(query["model_types"], lang=lang))
     if query.get("client_ids"):
         ids = list(query["client_ids"])
-        named = [labels.get(int(i), str(i)) for i in ids]
-        head = "" if all(int(i) in labels for i in ids) else "department "
-        parts.append(head + _listed(named))
+        named = _listed([labels.get(int(i), str(i)) for i in ids], lang=lang)
+        known = all(int(i) in labels for i in ids)
+        parts.append(named if known else t("department {id}", lang, id=named))
     if query.get("member_user_ids"):
         members = list(query["member_user_ids"])
-        parts.append(f"member{'s' if len(members) > 1 else ''} {_listed(members)}")
+        term = "members {ids}" if len(members) > 1 else "member {ids}"
+        parts.append(t(term, lang, ids=_listed(members, lang=lang)))
     if query.get("api_key_id"):
-        parts.append(f"API key {query['api_key_id']}")
+        parts.append(t("API key {id}", lang, id=query["api_key_id"]))
     return " · ".join(parts)
 
 
@@ -73,13 +79,16 @@ def _span(data: pd.DataFrame) -> tuple[pd.Timestamp, pd.Timestamp] | None:
     return None
 
 
-def _granularity(data: pd.DataFrame) -> str:
+def _granularity(data: pd.DataFrame, lang: str = "en") -> str:
     if len(data) and "timestamp" in data:
-        return "daily" if bucket_freq(data) == "D" else "hourly"
-    return str(dict(getattr(data, "attrs", {}).get("query") or {}).get("granularity") or "")
+        return t("daily" if bucket_freq(data) == "D" else "hourly", lang)
+    grain = str(dict(getattr(data, "attrs", {}).get("query") or {}).get("granularity") or "")
+    return t(grain, lang) if grain else ""
 
 
-def scope_text(data: pd.DataFrame, names: Names = None, *, window: str | None = None) -> str:
+def scope_text(
+    data: pd.DataFrame, names: Names = None, *, window: str | None = None, lang: str = "en"
+) -> str:
     """What a figure of ``data`` covers: its filters, range and granularity, for a subtitle.
 
     ``window`` replaces the data's range, for figures of one period against another.
@@ -90,25 +99,29 @@ def scope_text(data: pd.DataFrame, names: Names = None, *, window: str | None = 
         ...                                   model_types=["Chat", "TTS"])
         >>> scope_text(df)
         'Chat, TTS · 01 Nov – 18 Nov 2026 · daily'
+        >>> scope_text(df, lang="zh")
+        'Chat、TTS · 2026-11-01 至 2026-11-18 · 按天'
     """
     span = _span(data)
     if window is None:
-        window = "" if span is None else _window_text(*span)
+        window = "" if span is None else _window_text(*span, lang=lang)
     parts = [
-        scope_filters(data, names) or "All model types",
+        scope_filters(data, names, lang) or t("All model types", lang),
         window,
-        _granularity(data),
+        _granularity(data, lang),
     ]
     return " · ".join(p for p in parts if p)
 
 
-def _subject(label: str, data: pd.DataFrame, names: Names = None) -> str:
-    """``label`` of the filtered selection: "Cost of Chat, TTS"; plain "Cost" when unfiltered."""
-    filters = scope_filters(data, names)
-    return f"{label} of {filters}" if filters else label
+def _subject(label: str, data: pd.DataFrame, names: Names = None, lang: str = "en") -> str:
+    """``label`` of the filtered selection: "Cost of Chat, TTS"; plain "Cost" when unfiltered.
+    ``label`` is English; it is given in ``lang``."""
+    filters = scope_filters(data, names, lang)
+    label = t(label, lang)
+    return t("{label} of {filters}", lang, label=label, filters=filters) if filters else label
 
 
-def _headline(ax: Any, title: str, subtitle: str, data: Any = None) -> None:
+def _headline(ax: Any, title: str, subtitle: str, data: Any = None, lang: str = "en") -> None:
     """The title says the finding; a grey line under it gives the unit and the scope.
 
     Both are left-aligned with the axes (as the FT sets them), wrapped to the width the axes'
@@ -123,7 +136,7 @@ def _headline(ax: Any, title: str, subtitle: str, data: Any = None) -> None:
     offset = 5.0  # points above the axes
     missing = list(getattr(data, "attrs", {}).get("missing_series") or [])
     if missing:
-        notice = _wrap(_partial_text(missing), pixels, small, renderer)
+        notice = _wrap(_partial_text(missing, lang), pixels, small, renderer)
         ax.annotate(
             notice,
             xy=(0, 1),
@@ -198,6 +211,8 @@ def _scoped_headline(
     names: Names = None,
     *,
     window: str | None = None,
+    lang: str = "en",
 ) -> None:
     """:func:`_headline` with the subtitle "<unit> · <scope of data>"."""
-    _headline(ax, title, f"{unit} · {scope_text(data, names, window=window)}", data)
+    scope = scope_text(data, names, window=window, lang=lang)
+    _headline(ax, title, f"{unit} · {scope}", data, lang)

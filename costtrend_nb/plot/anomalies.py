@@ -10,11 +10,13 @@ import pandas as pd
 from ..analysis import detect_anomalies
 from ..analysis._frame import check_additive, validate
 from ..catalogue import metric_info
-from ..style import format_value, group_label, metric_label, style_context
+from ..lang import resolve_lang, t
+from ..style import format_value, metric_label, style_context
 from ._common import (
     Names,
     _axes,
     _date_axis,
+    _group_text,
     _is_empty,
     _legend_outside,
     _local,
@@ -55,25 +57,34 @@ def plot_anomalies(
     validate(data)
     check_additive(metric)
     labels = _names(names)
-    with style_context():
-        ax = _axes(ax)
-        subject = _subject(metric_info(metric).label, data, names)
-        unit = f"{metric_label(metric, lang)}, flagged beyond a robust z of {threshold:g}"
+    lang = resolve_lang(lang)
+    with style_context(lang):
+        ax = _axes(ax, lang=lang)
+        subject = _subject(metric_info(metric).label, data, names, lang)
+        unit = t(
+            "{unit}, flagged beyond a robust z of {z}",
+            lang,
+            unit=metric_label(metric, lang),
+            z=f"{threshold:g}",
+        )
         if _is_empty(data, metric):
-            _scoped_headline(ax, f"{subject}: anomalies", data, unit, names)
-            return _no_data(ax, metric)
+            title = t("{subject}: anomalies", lang, subject=subject)
+            _scoped_headline(ax, title, data, unit, names, lang=lang)
+            return _no_data(ax, metric, lang)
         found = (
             anomalies
             if anomalies is not None
             else detect_anomalies(data, metric, threshold=threshold)
         )
         x = _local(found["timestamp"])
-        ax.plot(x, found["value"], color="#333333", lw=1.3, label="Actual", **kwargs)
-        ax.plot(x, found["expected"], color="#999999", lw=1.0, ls="--", label="Expected")
+        ax.plot(x, found["value"], color="#333333", lw=1.3, label=t("Actual", lang), **kwargs)
+        ax.plot(x, found["expected"], color="#999999", lw=1.0, ls="--", label=t("Expected", lang))
         flagged = found[found["anomaly"]]
         count = len(flagged)
-        finding = f"{count} anomal{'y' if count == 1 else 'ies'}" if count else "no anomaly"
-        _scoped_headline(ax, f"{subject}: {finding}", data, unit, names)
+        many = "1 anomaly" if count == 1 else "{count} anomalies"
+        finding = t(many, lang, count=count) if count else t("no anomaly", lang)
+        title = t("{subject}: {finding}", lang, subject=subject, finding=finding)
+        _scoped_headline(ax, title, data, unit, names, lang=lang)
         ax.scatter(
             _local(flagged["timestamp"]),
             flagged["value"],
@@ -82,12 +93,16 @@ def plot_anomalies(
             edgecolors="#D55E00",
             linewidths=1.8,
             zorder=3,
-            label="Anomaly",
+            label=t("Anomaly", lang),
         )
         unit = metric_info(metric).unit
         strongest = _strongest_per_run(found, annotate)
         for _, r in strongest.iterrows():
-            who = "" if r["contributor"] is None else f"{group_label(r['contributor'], labels)} "
+            who = (
+                ""
+                if r["contributor"] is None
+                else f"{_group_text(r['contributor'], labels, lang)} "
+            )
             text = (
                 f"{who}{'+' if r['contribution'] >= 0 else ''}"
                 f"{format_value(r['contribution'], unit)}"
@@ -102,7 +117,7 @@ def plot_anomalies(
                 fontsize=8,
                 color="#D55E00",
             )
-        _date_axis(ax)
+        _date_axis(ax, lang)
         _value_axis(ax, metric, lang)
         ax.set_ylim(bottom=0)
         _legend_outside(ax)

@@ -11,12 +11,14 @@ from ..analysis import breakdown, share_over_time
 from ..analysis._frame import check_additive, validate
 from ..analysis.breakdown import OTHER
 from ..catalogue import metric_info
-from ..style import MAX_COLORS, colors_for, group_label, metric_label, style_context, unit_formatter
+from ..lang import percent_sign, resolve_lang, t
+from ..style import MAX_COLORS, colors_for, metric_label, style_context, unit_formatter
 from ._common import (
     _GROUP_TITLE,
     Names,
     _axes,
     _date_axis,
+    _group_text,
     _is_empty,
     _legend_outside,
     _local,
@@ -66,28 +68,34 @@ def plot_breakdown(
     labels = _names(names)
     from matplotlib.ticker import MaxNLocator, PercentFormatter
 
-    with style_context():
-        ax = _axes(ax)
-        what = f"{_subject(metric_info(metric).label, data, names)} by {_GROUP_TITLE.get(by, by)}"
+    lang = resolve_lang(lang)
+    with style_context(lang):
+        ax = _axes(ax, lang=lang)
+        subject = _subject(metric_info(metric).label, data, names, lang)
+        group = t(_GROUP_TITLE.get(by, by), lang)
+        what = t("{subject} by {group}", lang, subject=subject, group=group)
         axis_label = metric_label(metric, lang)
         if _is_empty(data, metric):
-            _scoped_headline(ax, what, data, axis_label, names)
-            return _no_data(ax, metric)
+            _scoped_headline(ax, what, data, axis_label, names, lang=lang)
+            return _no_data(ax, metric, lang)
         if kind == "bar":
             table = breakdown(data, by, metric, top=top, period=period)
             if table["current"].isna().all():  # breakdown warned: the frame misses the period
                 first = table.iloc[0]
-                missed = _window_text(first["current_start"], first["current_end"])
-                _scoped_headline(ax, what, data, axis_label, names)
-                return _message(ax, f"The frame does not cover {missed}:\nfetch it to see it")
+                missed = _window_text(first["current_start"], first["current_end"], lang)
+                _scoped_headline(ax, what, data, axis_label, names, lang=lang)
+                term = "The frame does not cover {window}:\nfetch it to see it"
+                return _message(ax, t(term, lang, window=missed))
             groups = table[by].tolist()
             y = np.arange(len(groups))[::-1]
             ax.barh(y, table["current"], color=colors_for(groups), **kwargs)
-            ax.set_yticks(y, [group_label(g, labels) for g in groups])
+            ax.set_yticks(y, [_group_text(g, labels, lang) for g in groups])
             unit = metric_info(metric).unit
             for yi, (_, r) in zip(y, table.iterrows(), strict=True):
-                change = "" if pd.isna(r["pct_change"]) else f", {_whole_percent(r['pct_change'])}"
-                share = f"  {r['share'] * 100:.0f} %{change}"
+                change = (
+                    "" if pd.isna(r["pct_change"]) else f", {_whole_percent(r['pct_change'], lang)}"
+                )
+                share = f"  {r['share'] * 100:.0f}{percent_sign(lang)}{change}"
                 ax.text(r["current"], yi, share, va="center", fontsize=9)
             ax.xaxis.set_major_formatter(unit_formatter(unit))
             ax.set_xlabel(metric_label(metric, lang))
@@ -98,11 +106,13 @@ def plot_breakdown(
             window: str | None = None
             if "current_start" in table:
                 first = table.iloc[0]
-                window = (
-                    f"{_window_text(first['current_start'], first['current_end'])}, change on "
-                    f"{_window_text(first['previous_start'], first['previous_end'])}"
+                window = t(
+                    "{current}, change on {previous}",
+                    lang,
+                    current=_window_text(first["current_start"], first["current_end"], lang),
+                    previous=_window_text(first["previous_start"], first["previous_end"], lang),
                 )
-            _scoped_headline(ax, what, data, axis_label, names, window=window)
+            _scoped_headline(ax, what, data, axis_label, names, window=window, lang=lang)
             return ax
         shares = share_over_time(data, by, metric, freq=freq, top=top)
         wide = shares.pivot_table(
@@ -115,29 +125,32 @@ def plot_breakdown(
             _local(wide.index),
             wide.T.to_numpy(),
             colors=colors_for(order),
-            labels=[group_label(g, labels) for g in order],
+            labels=[_group_text(g, labels, lang) for g in order],
             lw=0,
             **kwargs,
         )
 
         ax.yaxis.set_major_formatter(PercentFormatter(1.0))
         ax.set_ylim(0, 1)
-        _shade_incomplete(ax, shares, "D")
-        ax.set_ylabel(f"share of {metric_info(metric).label.lower()}")
-        _date_axis(ax)
+        _shade_incomplete(ax, shares, "D", lang)
+        label = t(metric_info(metric).label, lang)
+        label = label if lang == "zh" else label.lower()
+        ax.set_ylabel(t("share of {what}", lang, what=label))
+        _date_axis(ax, lang)
         _legend_outside(ax)
-        share_of = what[0].lower() + what[1:]
+        share_of = what if lang == "zh" else what[0].lower() + what[1:]
         _scoped_headline(
             ax,
-            f"Share of {share_of}",
+            t("Share of {what}", lang, what=share_of),
             data,
-            f"Share of {metric_info(metric).label.lower()} (%)",
+            t("Share of {what} (%)", lang, what=label),
             names,
+            lang=lang,
         )
     return ax
 
 
-def _whole_percent(fraction: float) -> str:
-    """A change in whole percent, signed: +9 %, 0 % (never -0 %)."""
-    text = f"{fraction * 100:+.0f} %"
-    return "0 %" if text in ("+0 %", "-0 %") else text
+def _whole_percent(fraction: float, lang: str = "en") -> str:
+    """A change in whole percent, signed: +9 %, 0 % (never -0 %); +9% in Chinese."""
+    text = f"{fraction * 100:+.0f}"
+    return ("0" if text in ("+0", "-0") else text) + percent_sign(lang)

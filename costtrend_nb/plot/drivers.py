@@ -9,6 +9,7 @@ import pandas as pd
 from ..analysis import explain_change
 from ..analysis._frame import validate
 from ..analysis.breakdown import OTHER
+from ..lang import resolve_lang, t
 from ..style import MAX_COLORS, format_value, group_label, style_context, unit_formatter
 from ._common import (
     Names,
@@ -36,6 +37,7 @@ def plot_drivers(
     align: str = "calendar",
     top: int = MAX_COLORS,
     names: Names = None,
+    lang: str = "en",
     ax: Any = None,
     **kwargs: Any,
 ) -> Any:
@@ -44,7 +46,8 @@ def plot_drivers(
     Steps run from 0 to the total change; within each, the volume effect (blue) and the
     unit-cost effect (orange) are stacked, so a group whose volume grew while prices fell shows
     both. Groups beyond ``top`` fold into "Other". The y-axis holds every running sum, not
-    only the total, with room for the labels; the legend sits beside the axes.
+    only the total, with room for the labels; the legend sits beside the axes. ``lang="zh"``
+    draws it in Chinese.
 
     Example:
         >>> from costtrend_nb import CostTrendClient
@@ -56,13 +59,15 @@ def plot_drivers(
     """
     validate(data)
     labels = _names(names)
-    with style_context():
-        ax = _axes(ax)
-        what = f"What drove the change in {_subject('cost', data, names)}"
-        unit = "Change in cost (CNY)"
+    lang = resolve_lang(lang)
+    with style_context(lang):
+        ax = _axes(ax, lang=lang)
+        subject = _subject("cost", data, names, lang)
+        what = t("What drove the change in {subject}", lang, subject=subject)
+        unit = t("Change in cost (CNY)", lang)
         if _is_empty(data, "total_amount"):
-            _scoped_headline(ax, what, data, unit, names)
-            return _no_data(ax)
+            _scoped_headline(ax, what, data, unit, names, lang=lang)
+            return _no_data(ax, lang=lang)
         table = explain_change(data, period, as_of=as_of, by=by, align=align)
         keep = table.iloc[:top]
         rest = table.iloc[top:]
@@ -74,7 +79,11 @@ def plot_drivers(
         ]
         if len(rest):
             steps.append(
-                (OTHER, float(rest["volume_effect"].sum()), float(rest["unit_cost_effect"].sum()))
+                (
+                    t(OTHER, lang),
+                    float(rest["volume_effect"].sum()),
+                    float(rest["unit_cost_effect"].sum()),
+                )
             )
         # too narrow for the labels side by side: stand them up, and leave them more room
         room = (_width_in(ax) - 2.4) * float(ax.figure.dpi) / (len(steps) + 1)
@@ -89,7 +98,7 @@ def plot_drivers(
                 bottom=level,
                 color="#0072B2",
                 width=0.34,
-                label="Volume effect" if i == 0 else None,
+                label=t("Volume effect", lang) if i == 0 else None,
                 **kwargs,
             )
             ax.bar(
@@ -98,7 +107,7 @@ def plot_drivers(
                 bottom=level + volume,
                 color="#E69F00",
                 width=0.34,
-                label="Unit-cost effect" if i == 0 else None,
+                label=t("Unit-cost effect", lang) if i == 0 else None,
                 **kwargs,
             )
             step = volume + unit_cost
@@ -116,23 +125,31 @@ def plot_drivers(
             )
             level += step
         total = level
-        ax.bar(len(steps), total, color="#333333", width=0.6, label="Total change")
+        ax.bar(len(steps), total, color="#333333", width=0.6, label=t("Total change", lang))
         ax.set_ylim(*waterfall_limits(steps, headroom=0.4 if upright else 0.18))
-        ticks = [s[0] for s in steps] + ["Total"]
-        fits = room >= 7.5 * max(len(t) for t in ticks) + 8  # about 7.5 px a character
+        ticks = [s[0] for s in steps] + [t("Total", lang)]
+        fits = room >= 7.5 * max(_chars(tick) for tick in ticks) + 8  # about 7.5 px a character
         ax.set_xticks(range(len(ticks)), ticks, rotation=0 if fits else 90)
         ax.axhline(0, color="#666666", lw=0.8)
         ax.yaxis.set_major_formatter(unit_formatter("CNY"))
-        ax.set_ylabel("change in cost (CNY)")
+        ax.set_ylabel(t("change in cost (CNY)", lang))
         row = table.iloc[0]
-        title = f"{what} ({'+' if total >= 0 else ''}{format_value(total, 'CNY')})"
-        window = (
-            f"{_window_text(row['current_start'], row['current_end'])} against "
-            f"{_window_text(row['previous_start'], row['previous_end'])}"
+        change = f"{'+' if total >= 0 else ''}{format_value(total, 'CNY')}"
+        title = f"{what}（{change}）" if lang == "zh" else f"{what} ({change})"
+        window = t(
+            "{current} against {previous}",
+            lang,
+            current=_window_text(row["current_start"], row["current_end"], lang),
+            previous=_window_text(row["previous_start"], row["previous_end"], lang),
         )
-        _scoped_headline(ax, title, data, unit, names, window=window)
+        _scoped_headline(ax, title, data, unit, names, window=window, lang=lang)
         _legend_outside(ax)
     return ax
+
+
+def _chars(text: str) -> int:
+    """How many narrow characters ``text`` is wide: a Chinese character counts as two."""
+    return sum(2 if ord(c) >= 0x2E80 else 1 for c in text)
 
 
 def waterfall_limits(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import numpy as np
@@ -10,6 +11,7 @@ import pandas as pd
 from ..analysis import forecast, month_end_landing
 from ..analysis._frame import bucket_ends, bucket_freq, check_additive, validate
 from ..catalogue import metric_info
+from ..lang import resolve_lang, t
 from ..style import MAX_COLORS, format_value, metric_label, style_context
 from ._common import (
     Names,
@@ -62,12 +64,14 @@ def plot_forecast(
     check_additive(metric)
     if view not in ("daily", "month"):
         raise ValueError(f"view must be 'daily' or 'month', not {view!r}")
-    with style_context():
-        ax = _axes(ax)
-        label = _subject(metric_info(metric).label, data, names)
+    lang = resolve_lang(lang)
+    with style_context(lang):
+        ax = _axes(ax, lang=lang)
+        label = _subject(metric_info(metric).label, data, names, lang)
         if _is_empty(data, metric):
-            _scoped_headline(ax, f"{label}: forecast", data, metric_label(metric, lang), names)
-            return _no_data(ax, metric)
+            title = t("{label}: forecast", lang, label=label)
+            _scoped_headline(ax, title, data, metric_label(metric, lang), names, lang=lang)
+            return _no_data(ax, metric, lang)
         freq = bucket_freq(data)
         if view == "month":
             return _plot_landing(data, metric, budget, lang, ax, names)
@@ -77,7 +81,7 @@ def plot_forecast(
         table = table.iloc[-keep:]
         done = table[table["complete"]]
         x_done = _local(done["timestamp"])
-        ax.plot(x_done, done["value"], color="#333333", lw=1.5, label="Actual")
+        ax.plot(x_done, done["value"], color="#333333", lw=1.5, label=t("Actual", lang))
         if (~table["complete"]).any():
             pending = table[~table["complete"]]
             ax.plot(
@@ -88,26 +92,69 @@ def plot_forecast(
                 ls=":",
                 marker="o",
                 ms=3,
-                label="Actual so far (incomplete)",
+                label=t("Actual so far (incomplete)", lang),
             )
         x_fc = _local(fc["timestamp"])
+        band95, band80 = t("95% interval", lang), t("80% interval", lang)
         ax.fill_between(
-            x_fc, fc["lo_95"], fc["hi_95"], color="#56B4E9", alpha=0.25, lw=0, label="95% interval"
+            x_fc, fc["lo_95"], fc["hi_95"], color="#56B4E9", alpha=0.25, lw=0, label=band95
         )
         ax.fill_between(
-            x_fc, fc["lo_80"], fc["hi_80"], color="#0072B2", alpha=0.3, lw=0, label="80% interval"
+            x_fc, fc["lo_80"], fc["hi_80"], color="#0072B2", alpha=0.3, lw=0, label=band80
         )
-        ax.plot(
-            x_fc, fc["yhat"], color="#0072B2", lw=1.8, ls="--", label="Forecast (median)", **kwargs
-        )
-        _date_axis(ax)
+        median = t("Forecast (median)", lang)
+        ax.plot(x_fc, fc["yhat"], color="#0072B2", lw=1.8, ls="--", label=median, **kwargs)
+        _date_axis(ax, lang)
         _value_axis(ax, metric, lang)
         ax.set_ylim(bottom=0)
-        title = f"{label}: forecast, {len(fc)} {'days' if freq == 'D' else 'hours'} ahead"
-        unit = f"{metric_label(metric, lang)}, model: {fc['model'].iloc[0]}"
-        _scoped_headline(ax, title, data, unit, names)
+        ahead = (
+            "{label}: forecast, {n} days ahead"
+            if freq == "D"
+            else ("{label}: forecast, {n} hours ahead")
+        )
+        title = t(ahead, lang, label=label, n=len(fc))
+        unit = t(
+            "{unit}, model: {model}",
+            lang,
+            unit=metric_label(metric, lang),
+            model=_model_text(str(fc["model"].iloc[0]), lang),
+        )
+        _scoped_headline(ax, title, data, unit, names, lang=lang)
         _legend_outside(ax)
     return ax
+
+
+# How a forecast's model describes itself (analysis.engines, analysis.forecast), in Chinese.
+_MODEL_ZH = (
+    (re.compile(r" on log scale"), "，对数尺度"),
+    (re.compile(r" on linear scale"), "，线性尺度"),
+    (re.compile(r", season (\d+)"), r"，季节周期 \1"),
+    (re.compile(r"seasonal naive \(season (\d+)\)"), r"季节性朴素（季节周期 \1）"),
+    (
+        re.compile(r"; intervals calibrated on (\d+) backtests \(x([\d.]+)\)"),
+        r"；区间经 \1 次回测校准（×\2）",
+    ),
+    (re.compile(r" h and "), " h、"),
+    (
+        re.compile(r"）: (\d+) (days|hours) of history; (\w+) needs (\d+)"),
+        lambda m: f"）：历史仅 {m[1]} {'天' if m[2] == 'days' else '小时'}，{m[3]} 需要 {m[4]}",
+    ),
+)
+
+
+def _model_text(description: str, lang: str) -> str:
+    """A forecast model's description in ``lang``: its method names stay as they are.
+
+    Example:
+        >>> _model_text("ETS(A,Ad,A) on log scale, season 7; intervals calibrated on 6 "
+        ...             "backtests (x1.82)", "zh")
+        'ETS(A,Ad,A)，对数尺度，季节周期 7；区间经 6 次回测校准（×1.82）'
+    """
+    if lang != "zh":
+        return description
+    for pattern, replacement in _MODEL_ZH:
+        description = pattern.sub(replacement, description)
+    return description
 
 
 def _plot_landing(
@@ -122,7 +169,7 @@ def _plot_landing(
     ends = bucket_ends(month["timestamp"], bucket_freq(data))
     x = _local(pd.DatetimeIndex([land["month_start"], *ends]))
     cumulative = np.concatenate([[0.0], month["value"].cumsum().to_numpy()])
-    ax.plot(x, cumulative, color="#333333", lw=1.8, label="Spent so far")
+    ax.plot(x, cumulative, color="#333333", lw=1.8, label=t("Spent so far", lang))
     end = _local(pd.DatetimeIndex([land["month_end"]]))[0]
     now = _local(pd.DatetimeIndex([land["as_of"]]))[0]
     ax.plot(
@@ -131,7 +178,7 @@ def _plot_landing(
         color="#0072B2",
         ls="--",
         lw=1.5,
-        label="Median path",
+        label=t("Median path", lang),
     )
     low95, high95 = land["landing"] - land["lo_95"], land["hi_95"] - land["landing"]
     low80, high80 = land["landing"] - land["lo_80"], land["hi_80"] - land["landing"]
@@ -143,7 +190,7 @@ def _plot_landing(
         ecolor="#56B4E9",
         elinewidth=2,
         capsize=8,
-        label="95% interval",
+        label=t("95% interval", lang),
     )
     ax.errorbar(
         [end],
@@ -154,12 +201,12 @@ def _plot_landing(
         ecolor="#0072B2",
         elinewidth=4,
         capsize=0,
-        label="80% interval",
+        label=t("80% interval", lang),
     )
     ax.text(  # bottom right: below the path, which climbs from bottom left to top right
         0.98,
         0.03,
-        f"Lands at {format_value(land['landing'], 'CNY')}\n"
+        t("Lands at {value}", lang, value=format_value(land["landing"], "CNY")) + "\n"
         f"80%: {format_value(land['lo_80'], 'CNY')}"
         f" – {format_value(land['hi_80'], 'CNY')}\n95%: {format_value(land['lo_95'], 'CNY')}"
         f" – {format_value(land['hi_95'], 'CNY')}",
@@ -175,14 +222,21 @@ def _plot_landing(
             budget,
             color="#D55E00",
             lw=1.2,
-            label=f"Budget {format_value(budget, 'CNY')}: P(over) {land['p_exceed_budget']:.0%}",
+            label=t(
+                "Budget {value}: P(over) {p}",
+                lang,
+                value=format_value(budget, "CNY"),
+                p=f"{land['p_exceed_budget']:.0%}",
+            ),
         )
-    _date_axis(ax)
+    _date_axis(ax, lang)
     _value_axis(ax, metric, lang)
     ax.set_ylim(bottom=0)
-    title = f"{_subject(metric_info(metric).label, data, names)}: where {land['month']} will land"
-    unit = f"{metric_label(metric, lang)}, spent so far this month"
-    window = _window_text(land["month_start"], land["as_of"])
-    _scoped_headline(ax, title, data, unit, names, window=f"{window} so far")
+    subject = _subject(metric_info(metric).label, data, names, lang)
+    title = t("{subject}: where {month} will land", lang, subject=subject, month=land["month"])
+    unit = t("{unit}, spent so far this month", lang, unit=metric_label(metric, lang))
+    window = _window_text(land["month_start"], land["as_of"], lang)
+    window = t("{window} so far", lang, window=window)
+    _scoped_headline(ax, title, data, unit, names, window=window, lang=lang)
     _legend_outside(ax)
     return ax

@@ -9,6 +9,7 @@ import pandas as pd
 from ..analysis import align_periods, compare_periods
 from ..analysis._frame import check_additive, validate
 from ..catalogue import metric_info
+from ..lang import format_day, percent_sign, resolve_lang, t
 from ..style import format_value, metric_label, style_context
 from ._common import (
     Names,
@@ -53,13 +54,16 @@ def plot_period_overlay(
     """
     validate(data)
     check_additive(metric)
-    with style_context():
-        ax = _axes(ax)
-        subject = _subject(metric_info(metric).label, data, names)
+    lang = resolve_lang(lang)
+    with style_context(lang):
+        ax = _axes(ax, lang=lang)
+        subject = _subject(metric_info(metric).label, data, names, lang)
+        axis_label = metric_label(metric, lang)
         if _is_empty(data, metric):
-            title = f"{subject}: this {period} against the last"
-            _scoped_headline(ax, title, data, metric_label(metric, lang), names)
-            return _no_data(ax, metric)
+            term = "{subject}: this {period} against the last"
+            title = t(term, lang, subject=subject, period=t(str(period), lang))
+            _scoped_headline(ax, title, data, axis_label, names, lang=lang)
+            return _no_data(ax, metric, lang)
         overlay = align_periods(data, metric, period, as_of=as_of, align=align)
         row = compare_periods(data, metric, period, as_of=as_of, align=align).iloc[0]
         days = overlay["offset"] / pd.Timedelta(days=1)
@@ -69,7 +73,11 @@ def plot_period_overlay(
             overlay["current"],
             color="#0072B2",
             lw=2,
-            label=f"Current: {_window_text(row['current_start'], row['current_end'])}",
+            label=t(
+                "Current: {window}",
+                lang,
+                window=_window_text(row["current_start"], row["current_end"], lang),
+            ),
             **kwargs,
         )
         ax.plot(
@@ -77,36 +85,54 @@ def plot_period_overlay(
             full_previous["previous"],
             color="#999999",
             lw=1.6,
-            label=f"Previous: {_window_text(row['previous_start'], row['previous_end'])}",
+            label=t(
+                "Previous: {window}",
+                lang,
+                window=_window_text(row["previous_start"], row["previous_end"], lang),
+            ),
             **kwargs,
         )
         if row["running"]:
             cut = (row["current_end"] - row["current_start"]) / pd.Timedelta(days=1)
-            ax.axvline(cut, color="#0072B2", lw=0.8, ls=":", label="now (last complete bucket)")
+            now = t("now (last complete bucket)", lang)
+            ax.axvline(cut, color="#0072B2", lw=0.8, ls=":", label=now)
         unit = metric_info(metric).unit
         start = row["current_start"]
         from matplotlib.ticker import MaxNLocator
 
         room = _width_in(ax) - 2.2  # less the tick labels and the legend beside the axes
         ax.xaxis.set_major_locator(MaxNLocator(nbins=max(2, min(8, int(room / 0.8)))))
-        ax.xaxis.set_major_formatter(_offset_formatter(start, period))
+        ax.xaxis.set_major_formatter(_offset_formatter(start, period, lang))
         if pd.isna(row["previous"]):
-            text = (
-                f"{format_value(row['current'], unit)} so far\nthe previous period is not in "
-                f"the frame:\nfetch from {row['previous_start']:%d %b %Y} to compare"
+            day = row["previous_start"]
+            text = t(
+                "{value} so far\nthe previous period is not in the frame:\n"
+                "fetch from {day} to compare",
+                lang,
+                value=format_value(row["current"], unit),
+                day=format_day(day, lang) if lang == "zh" else f"{day:%d %b %Y}",
             )
         else:
             sign = "+" if row["delta"] >= 0 else ""
             delta = f"{sign}{format_value(row['delta'], unit)}"
+            new = t("new, nothing in the period before", lang)
             change = (
-                f"{delta}: new, nothing in the period before"
+                f"{delta}{'：' if lang == 'zh' else ': '}{new}"
                 if pd.isna(row["pct_change"])
-                else f"{_percent(row['pct_change'])} ({delta}) like for like"
+                else t(
+                    "{pct} ({delta}) like for like",
+                    lang,
+                    pct=_percent(row["pct_change"], lang),
+                    delta=delta,
+                )
             )
-            text = (
-                f"{change}\n"
-                f"{format_value(row['current'], unit)} vs {format_value(row['previous'], unit)}"
+            versus = t(
+                "{current} vs {previous}",
+                lang,
+                current=format_value(row["current"], unit),
+                previous=format_value(row["previous"], unit),
             )
+            text = f"{change}\n{versus}"
         ax.text(
             0.99,
             0.97,
@@ -118,8 +144,9 @@ def plot_period_overlay(
             bbox={"boxstyle": "round", "fc": "white", "ec": "#CCCCCC"},
             gid=KEY_GID,
         )
-        title = f"{subject}: {row['period']} against the period before"
-        _scoped_headline(ax, title, data, metric_label(metric, lang), names)
+        term = "{subject}: {period} against the period before"
+        title = t(term, lang, subject=subject, period=row["period"])
+        _scoped_headline(ax, title, data, axis_label, names, lang=lang)
         _value_axis(ax, metric, lang)
         _legend_outside(ax)
         highest = max(overlay["current"].max(), overlay["previous"].max())
@@ -127,16 +154,17 @@ def plot_period_overlay(
     return ax
 
 
-def _percent(fraction: float) -> str:
-    """A change as people write it: +9.0 %, never -0.0 %."""
-    text = f"{fraction * 100:+.1f} %"
-    return "0.0 %" if text in ("+0.0 %", "-0.0 %") else text
+def _percent(fraction: float, lang: str = "en") -> str:
+    """A change as people write it: +9.0 %, never -0.0 % (+9.0% in Chinese)."""
+    text = f"{fraction * 100:+.1f}"
+    return ("0.0" if text in ("+0.0", "-0.0") else text) + percent_sign(lang)
 
 
-def _offset_formatter(start: pd.Timestamp, period: Any) -> Any:
+def _offset_formatter(start: pd.Timestamp, period: Any, lang: str = "en") -> Any:
     from matplotlib.ticker import FuncFormatter
 
     base = start.tz_localize(None)
     if period == "day":
         return FuncFormatter(lambda d, _: f"{(base + pd.Timedelta(days=d)):%H:%M}")
-    return FuncFormatter(lambda d, _: f"{(base + pd.Timedelta(days=d)):%d %b}")
+    day = "%m-%d" if lang == "zh" else "%d %b"
+    return FuncFormatter(lambda d, _: (base + pd.Timedelta(days=d)).strftime(day))

@@ -23,11 +23,13 @@ from ..analysis import allocation, price_changes, rollup, unit_costs
 from ..analysis._frame import bucket_freq, validate
 from ..analysis.breakdown import OTHER
 from ..analysis.showback import TOTAL, _default_window
+from ..lang import format_day, resolve_lang, t
 from ..style import (
     MAX_COLORS,
     colors_for,
     format_value,
     group_label,
+    metric_label,
     style_context,
     unit_formatter,
 )
@@ -96,10 +98,12 @@ def _wrap(label: str, width: int = 11) -> str:
     return "\n".join(lines)
 
 
-def _filtered(data: pd.DataFrame, names: Names = None) -> str:
+def _filtered(data: pd.DataFrame, names: Names = None, lang: str = "en") -> str:
     """ " (Chat, TTS)" after a title when the frame is filtered, so it never reads as the total."""
-    filters = scope_filters(data, names)
-    return f" ({filters})" if filters else ""
+    filters = scope_filters(data, names, lang)
+    if not filters:
+        return ""
+    return f"（{filters}）" if lang == "zh" else f" ({filters})"
 
 
 def _indent_labels(ax: Any, labels: list[str]) -> None:
@@ -126,6 +130,7 @@ def plot_rollup(
     start: Any = None,
     end: Any = None,
     as_of: Any = None,
+    lang: str = "en",
     ax: Any = None,
     **kwargs: Any,
 ) -> Any:
@@ -144,43 +149,50 @@ def plot_rollup(
         >>> ax.get_title()
         'Research & Development and below: 53% of ¥74,380'
     """
+    lang = resolve_lang(lang)
     scope = ""
-    unit = "Cost (CNY) by department: own keys, and with sub-departments"
-    empty_title = f"Cost{_filtered(data, departments)} by department and its sub-departments"
+    unit = t("Cost (CNY) by department: own keys, and with sub-departments", lang)
+    empty_title = t(
+        "Cost{filtered} by department and its sub-departments",
+        lang,
+        filtered=_filtered(data, departments, lang),
+    )
     if "subtree" in data.columns:
         tree = data
     else:
         validate(data)
         if _is_empty(data, metric):
-            with style_context():
-                ax = _axes(ax)
-                _headline(ax, empty_title, f"{unit} · {scope_text(data, departments)}", data)
-                return _no_data(ax, metric)
+            with style_context(lang):
+                ax = _axes(ax, lang=lang)
+                scoped = f"{unit} · {scope_text(data, departments, lang=lang)}"
+                _headline(ax, empty_title, scoped, data, lang)
+                return _no_data(ax, metric, lang)
         if departments is None:
             raise TypeError("plot_rollup needs departments=client.departments() with a tidy frame")
         tree = rollup(data, departments, metric=metric, start=start, end=end, as_of=as_of)
         span = allocation(data, columns=None, metric=metric, start=start, end=end, as_of=as_of)
-        window = _window_text(span.attrs["start"], span.attrs["end"])
-        scope = f" · {scope_text(data, departments, window=window)}"
+        window = _window_text(span.attrs["start"], span.attrs["end"], lang)
+        scope = f" · {scope_text(data, departments, window=window, lang=lang)}"
     rows = len(tree)
-    with style_context():
-        ax = _axes(ax, figsize=(9, 1.6 + 0.42 * max(rows, 3)))
+    with style_context(lang):
+        ax = _axes(ax, figsize=(9, 1.6 + 0.42 * max(rows, 3)), lang=lang)
         total = float(np.nansum(tree.loc[tree["depth"] == 1, "subtree"])) if rows else 0.0
         if not rows or not total:
-            _headline(ax, empty_title, unit + scope, data)
-            return _no_data(ax, metric)
+            _headline(ax, empty_title, unit + scope, data, lang)
+            return _no_data(ax, metric, lang)
         y = np.arange(rows)[::-1].astype(float)
         subtree = tree["subtree"].fillna(0.0).to_numpy(dtype=float)
         own = tree["own"].fillna(0.0).to_numpy(dtype=float)
-        ax.barh(y, subtree, color=SUBTREE_COLOR, height=0.7, label="Sub-departments", **kwargs)
-        ax.barh(y, own, color=OWN_COLOR, height=0.7, label="Own keys", **kwargs)
+        below_label, own_label = t("Sub-departments", lang), t("Own keys", lang)
+        ax.barh(y, subtree, color=SUBTREE_COLOR, height=0.7, label=below_label, **kwargs)
+        ax.barh(y, own, color=OWN_COLOR, height=0.7, label=own_label, **kwargs)
         for yi, r in zip(y, tree.itertuples(index=False), strict=True):
             if pd.isna(r.subtree):
-                text = "  not fetched"
+                text = f"  {t('not fetched', lang)}"
             else:
                 text = f"  {format_value(r.subtree, 'CNY')} · {_share(r.subtree / total)}"
                 if not pd.isna(r.own) and r.own < r.subtree:
-                    text += f" (own {format_value(r.own, 'CNY')})"
+                    text += " " + t("(own {value})", lang, value=format_value(r.own, "CNY"))
                 if not r.all_fetched:
                     text += " *"
             ax.text(np.nan_to_num(r.subtree), yi, text, va="center", fontsize=9)
@@ -195,7 +207,7 @@ def plot_rollup(
 
         ax.xaxis.set_major_locator(MaxNLocator(nbins=5))
         ax.xaxis.set_major_formatter(unit_formatter("CNY"))
-        ax.set_xlabel("Cost (CNY)")
+        ax.set_xlabel(metric_label("total_amount", lang))
         ax.grid(axis="y", visible=False)
         ax.grid(axis="x", visible=True)
         handles, names = ax.get_legend_handles_labels()
@@ -203,7 +215,7 @@ def plot_rollup(
             from matplotlib.patches import Patch
 
             handles.append(Patch(visible=False))
-            names.append("* not every sub-department\n   was fetched: at least this")
+            names.append(t("* not every sub-department\n   was fetched: at least this", lang))
         from matplotlib.transforms import ScaledTranslation
 
         # below the axis' label, where no bar label reaches
@@ -223,14 +235,20 @@ def plot_rollup(
             tree[tree["depth"] == 2] if len(roots) == 1 and (tree["depth"] == 2).any() else roots
         )
         lead = below.loc[below["subtree"].idxmax()]
-        who = lead["name"] + (" and below" if lead["subtree"] > np.nan_to_num(lead["own"]) else "")
+        who = lead["name"]
+        if lead["subtree"] > np.nan_to_num(lead["own"]):
+            who = t("{name} and below", lang, name=who)
+        of = format_value(total, "CNY")
+        if not tree["all_fetched"].all():
+            of = t("{value} fetched", lang, value=of)
+        share = _share(lead["subtree"] / total)
         _headline(
             ax,
-            f"{who}: {_share(lead['subtree'] / total)} of {format_value(total, 'CNY')}"
-            + ("" if tree["all_fetched"].all() else " fetched")
-            + _filtered(data, departments),
+            t("{who}: {share} of {total}", lang, who=who, share=share, total=of)
+            + _filtered(data, departments, lang),
             unit + scope,
             data,
+            lang,
         )
     return ax
 
@@ -238,16 +256,18 @@ def plot_rollup(
 # -- the chargeback matrix ------------------------------------------------------------------
 
 
-def _fold(matrix: pd.DataFrame, top: int, axis: int) -> pd.DataFrame:
+def _fold(matrix: pd.DataFrame, top: int, axis: int, lang: str = "en") -> pd.DataFrame:
     """Keep the ``top`` largest rows (axis 0) or columns (axis 1); sum the rest into Other."""
     size = matrix.shape[axis]
     if size <= top:
         return matrix
     keep = top - 1  # Other takes the last place
+    noun = t("departments" if axis == 0 else "types", lang)
+    other = t(OTHER + " ({n} {noun})", lang, n=size - keep, noun=noun)
     if axis == 0:
-        rest = matrix.iloc[keep:].sum(axis=0).rename(f"{OTHER} ({size - keep} departments)")
+        rest = matrix.iloc[keep:].sum(axis=0).rename(other)
         return pd.concat([matrix.iloc[:keep], rest.to_frame().T])
-    rest = matrix.iloc[:, keep:].sum(axis=1).rename(f"{OTHER} ({size - keep} types)")
+    rest = matrix.iloc[:, keep:].sum(axis=1).rename(other)
     return pd.concat([matrix.iloc[:, :keep], rest], axis=1)
 
 
@@ -262,6 +282,7 @@ def plot_allocation(
     as_of: Any = None,
     top: int = MAX_COLORS,
     top_departments: int = 12,
+    lang: str = "en",
     ax: Any = None,
     **kwargs: Any,
 ) -> Any:
@@ -282,8 +303,12 @@ def plot_allocation(
         >>> ax.get_title()
         'Research & Development pays most: ¥21,829 (29%), mostly Chat'
     """
+    lang = resolve_lang(lang)
     window = None
-    empty_title = f"Cost{_filtered(data, names)} by department and model type"
+    empty_title = t(
+        "Cost{filtered} by department and model type", lang, filtered=_filtered(data, names, lang)
+    )
+    by_both = t("Cost (CNY) by department and model type", lang)
     if "Share" in data.columns and TOTAL in data.columns:
         table = data
         if table.attrs.get("values", "amount") != "amount":
@@ -291,32 +316,31 @@ def plot_allocation(
     else:
         validate(data)
         if _is_empty(data, metric):
-            with style_context():
-                ax = _axes(ax)
-                scope = scope_text(data, names)
-                _headline(
-                    ax, empty_title, f"Cost (CNY) by department and model type · {scope}", data
-                )
-                return _no_data(ax, metric)
+            with style_context(lang):
+                ax = _axes(ax, lang=lang)
+                scope = scope_text(data, names, lang=lang)
+                _headline(ax, empty_title, f"{by_both} · {scope}", data, lang)
+                return _no_data(ax, metric, lang)
         table = allocation(
             data, names=names, metric=metric, start=start, end=end, as_of=as_of, values="amount"
         )
     if "start" in table.attrs:
-        window = _window_text(table.attrs["start"], table.attrs["end"])
+        window = _window_text(table.attrs["start"], table.attrs["end"], lang)
     if "timestamp" in data:
-        scope = f" · {scope_text(data, names, window=window)}"
+        scope = f" · {scope_text(data, names, window=window, lang=lang)}"
     else:  # the amounts frame allocation() returned: its window only
         scope = f" · {window}" if window else ""
     label = table.columns[0]
     body = table[table[label] != TOTAL].set_index(label).drop(columns=[TOTAL, "Share"])
-    body = _fold(_fold(body, max(top, 2), axis=1), max(top_departments, 2), axis=0)
+    body = _fold(_fold(body, max(top, 2), axis=1, lang=lang), max(top_departments, 2), 0, lang)
     grand = float(body.to_numpy().sum()) if body.size else 0.0
     rows, cols = body.shape
-    with style_context():
-        ax = _axes(ax, figsize=(max(8.0, 2.6 + 0.85 * (cols + 1)), 1.9 + 0.42 * (rows + 1)))
+    with style_context(lang):
+        size = (max(8.0, 2.6 + 0.85 * (cols + 1)), 1.9 + 0.42 * (rows + 1))
+        ax = _axes(ax, figsize=size, lang=lang)
         if not body.size or not grand:
-            _headline(ax, empty_title, f"Cost (CNY) by department and model type{scope}", data)
-            return _no_data(ax, metric)
+            _headline(ax, empty_title, f"{by_both}{scope}", data, lang)
+            return _no_data(ax, metric, lang)
         values = body.to_numpy(dtype=float)
         kwargs.setdefault("cmap", "Blues")
         ax.imshow(values, aspect="auto", vmin=0, vmax=float(values.max()), **kwargs)
@@ -336,9 +360,9 @@ def plot_allocation(
         ax.axhline(rows - 0.5, color="#333333", lw=1)
         ax.set_xlim(-0.5, cols + 0.5)
         ax.set_ylim(rows + 0.5, -0.5)
-        heads = [str(c) for c in body.columns] + [TOTAL]
+        heads = [str(c) for c in body.columns] + [t(TOTAL, lang)]
         ax.set_xticks(range(cols + 1), [_wrap(h) for h in heads], fontsize=9)
-        ax.set_yticks(range(rows + 1), [str(r) for r in body.index] + [TOTAL])
+        ax.set_yticks(range(rows + 1), [str(r) for r in body.index] + [t(TOTAL, lang)])
         ax.tick_params(length=0)
         ax.grid(False)
         for side in ("left", "bottom"):
@@ -346,13 +370,21 @@ def plot_allocation(
         lead_row = int(np.argmax(row_totals))
         lead_col = int(np.argmax(values[lead_row]))
         who = str(body.index[lead_row])
+        title = t(
+            "{who} pays most: {value} ({share}), mostly {what}",
+            lang,
+            who=who,
+            value=format_value(row_totals[lead_row], "CNY"),
+            share=_share(row_totals[lead_row] / grand),
+            what=body.columns[lead_col],
+        )
+        rows_are = t(str(label), lang) if lang == "zh" else str(label).lower()
         _headline(
             ax,
-            f"{who} pays most: {format_value(row_totals[lead_row], 'CNY')} "
-            f"({_share(row_totals[lead_row] / grand)}), mostly {body.columns[lead_col]}"
-            + _filtered(data, names),
-            f"Cost (CNY) by {str(label).lower()} and model type{scope}",
+            title + _filtered(data, names, lang),
+            t("Cost (CNY) by {what} and model type", lang, what=rows_are) + scope,
             data,
+            lang,
         )
     return ax
 
@@ -371,6 +403,7 @@ def plot_unit_costs(
     steps: pd.DataFrame | None = None,
     top: int = 6,
     names: Names = None,
+    lang: str = "en",
     ax: Any = None,
     **kwargs: Any,
 ) -> Any:
@@ -395,16 +428,17 @@ def plot_unit_costs(
     validate(data)
     groups = [by] if isinstance(by, str) else list(by)
     labels = _names(names)
-    with style_context():
-        ax = _axes(ax, figsize=(10, 4.5))
+    lang = resolve_lang(lang)
+    with style_context(lang):
+        ax = _axes(ax, figsize=(10, 4.5), lang=lang)
         rows = data[data["metric"] == "total_amount"]
         if model_types is not None:
-            rows = rows[rows["model_type"].astype(str).isin([str(t) for t in model_types])]
+            rows = rows[rows["model_type"].astype(str).isin([str(m) for m in model_types])]
+        empty_title = t("Unit cost by model type", lang)
+        empty_unit = f"{t('¥ per unit', lang)} · {scope_text(data, names, lang=lang)}"
         if _is_empty(rows, "total_amount"):
-            _headline(
-                ax, "Unit cost by model type", f"¥ per unit · {scope_text(data, names)}", data
-            )
-            return _no_data(ax)
+            _headline(ax, empty_title, empty_unit, data, lang)
+            return _no_data(ax, lang=lang)
         picked = data[data["model_type"].isin(pd.unique(rows["model_type"]))]
         costs = unit_costs(picked, by=by, freq=freq, as_of=as_of)
         if model_types is None:
@@ -413,10 +447,8 @@ def plot_unit_costs(
             costs = costs[costs["model_type"].isin(keep)]
         costs = costs[costs.groupby(groups, observed=True)["unit_cost"].transform("count") > 0]
         if costs.empty:
-            _headline(
-                ax, "Unit cost by model type", f"¥ per unit · {scope_text(data, names)}", data
-            )
-            return _no_data(ax, "total_calls")
+            _headline(ax, empty_title, empty_unit, data, lang)
+            return _no_data(ax, "total_calls", lang)
         own_steps = steps is None
         if steps is None:
             steps = price_changes(picked, by=by, freq=freq, as_of=as_of)
@@ -438,13 +470,23 @@ def plot_unit_costs(
             last = np.flatnonzero(done).max() if done.any() else -1
             name = _key_label(key, groups, labels)
             latest = part["unit_cost"].dropna()
-            per = part["per"].iloc[0]
+            per = t(str(part["per"].iloc[0]), lang)
             ax.plot(
                 x[: last + 1],
                 y[: last + 1],
                 color=color,
                 lw=1.4,
-                label=f"{name}: {_price(latest.iloc[-1])} per {per}" if len(latest) else name,
+                label=(
+                    t(
+                        "{name}: {price} per {per}",
+                        lang,
+                        name=name,
+                        price=_price(latest.iloc[-1]),
+                        per=per,
+                    )
+                    if len(latest)
+                    else name
+                ),
                 **kwargs,
             )
             if last < len(y) - 1:
@@ -465,33 +507,48 @@ def plot_unit_costs(
                 color=color,
                 bbox={"boxstyle": "round,pad=0.2", "fc": "white", "ec": "none", "alpha": 0.8},
             )
-        _date_axis(ax)
-        _unit_axis(ax, costs["unit_cost"], one_unit, str(pers[0]))
-        _legend_outside(ax, title="Latest unit cost")
+        _date_axis(ax, lang)
+        _unit_axis(ax, costs["unit_cost"], one_unit, t(str(pers[0]), lang), lang)
+        _legend_outside(ax, title=t("Latest unit cost", lang))
         if marked:
             s, name, _, _ = max(marked, key=lambda m: abs(m[0].pct_change))
             more = len(marked) - 1
-            finding = f"{name} unit cost: {s.pct_change:+.1%} from {s.timestamp:%d %b %Y}" + (
-                f"\n({more} more step{'s' if more > 1 else ''} marked)" if more else ""
-            )
+            day = format_day(s.timestamp, lang) if lang == "zh" else f"{s.timestamp:%d %b %Y}"
+            pct = f"{s.pct_change:+.1%}"
+            finding = t("{name} unit cost: {pct} from {day}", lang, name=name, pct=pct, day=day)
+            if more:
+                term = "({more} more steps marked)" if more > 1 else "({more} more step marked)"
+                finding += "\n" + t(term, lang, more=more)
         else:
-            finding = "No step in unit cost found"
+            finding = t("No step in unit cost found", lang)
             if own_steps:
                 longest = int(costs.groupby(groups, observed=True)["unit_cost"].count().max())
                 needed = 2 * _default_window(pd.DatetimeIndex(costs["timestamp"].unique()))
                 if longest < needed:
                     unit = {56: "days", 336: "hours", 12: "weeks"}.get(needed, "buckets")
-                    finding = f"Too short to find price steps: {longest} of {needed} {unit}"
+                    finding = t(
+                        "Too short to find price steps: {longest} of {needed} {unit}",
+                        lang,
+                        longest=longest,
+                        needed=needed,
+                        unit=t(unit, lang),
+                    )
         span = _window_text(
             costs["timestamp"].min(),
             costs["timestamp"].max() + _step(costs["timestamp"], freq, data),
+            lang,
         )
-        quoted = f"¥ per {pers[0]}" if one_unit else "¥ per unit of each type's own volume"
+        quoted = (
+            t("¥ per {per}", lang, per=t(str(pers[0]), lang))
+            if one_unit
+            else t("¥ per unit of each type's own volume", lang)
+        )
         grain = {"D": "daily", "W-MON": "weekly", "MS": "monthly"}.get(str(freq), str(freq))
         if freq is None:
             grain = "daily" if bucket_freq(data) == "D" else "hourly"
-        filters = scope_filters(data, names) or "All model types"
-        _headline(ax, finding, f"{quoted}, {grain} · {filters} · {span}", data)
+        filters = scope_filters(data, names, lang) or t("All model types", lang)
+        comma = "，" if lang == "zh" else ", "
+        _headline(ax, finding, f"{quoted}{comma}{t(grain, lang)} · {filters} · {span}", data, lang)
     return ax
 
 
@@ -518,13 +575,13 @@ def _step(stamps: pd.Series, freq: str | None, data: pd.DataFrame) -> Any:
     return pd.tseries.frequencies.to_offset(freq)
 
 
-def _unit_axis(ax: Any, values: pd.Series, one_unit: bool, per: str) -> None:
+def _unit_axis(ax: Any, values: pd.Series, one_unit: bool, per: str, lang: str = "en") -> None:
     from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
 
     finite = values[np.isfinite(values) & (values > 0)]
     if one_unit:
         ax.yaxis.set_major_formatter(FuncFormatter(_tick_price))
-        ax.set_ylabel(f"¥ per {per}")
+        ax.set_ylabel(t("¥ per {per}", lang, per=per))
         low, high = float(finite.min()), float(finite.max())
         pad = (high - low) * 0.25 or high * 0.1
         ax.set_ylim(max(0.0, low - pad), high + pad)
@@ -533,7 +590,7 @@ def _unit_axis(ax: Any, values: pd.Series, one_unit: bool, per: str) -> None:
     ax.yaxis.set_major_locator(LogLocator(base=10, subs=(1.0, 2.0, 5.0)))
     ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _pos: f"¥{v:,g}"))
     ax.yaxis.set_minor_formatter(NullFormatter())
-    ax.set_ylabel("¥ per unit (log scale; units in the legend)")
+    ax.set_ylabel(t("¥ per unit (log scale; units in the legend)", lang))
     ax.set_ylim(float(finite.min()) / 1.6, float(finite.max()) * 1.6)
 
 

@@ -9,13 +9,15 @@ import pandas as pd
 
 from ..analysis._frame import bucket_freq, check_additive, validate
 from ..catalogue import metric_info
-from ..style import MAX_COLORS, colors_for, group_label, metric_label, style_context
+from ..lang import resolve_lang, t
+from ..style import MAX_COLORS, colors_for, metric_label, style_context
 from ._common import (
     _GROUP_TITLE,
     Names,
     _axes,
     _date_axis,
     _group_order,
+    _group_text,
     _is_empty,
     _legend_outside,
     _local,
@@ -47,8 +49,8 @@ def plot_trend(
     """A metric over time: one line, or a line or stacked area per model type or department.
 
     Incomplete buckets are dashed (lines) and hatched (the shaded span at the end). ``top``
-    groups keep their colours; the rest fold into a grey "Other". ``lang="zh"`` labels the
-    metric with the vendor's Chinese name, which needs a font with CJK glyphs.
+    groups keep their colours; the rest fold into a grey "Other". ``lang="zh"`` draws it in
+    Chinese (in English, with one warning, where no font draws Chinese).
 
     Example:
         >>> from costtrend_nb import CostTrendClient
@@ -61,14 +63,16 @@ def plot_trend(
     check_additive(metric)
     if kind not in ("line", "area"):
         raise ValueError(f"kind must be 'line' or 'area', not {kind!r}")
-    with style_context():
-        ax = _axes(ax)
-        by_label = f" by {_GROUP_TITLE[by]}" if by else ""
-        title = f"{_subject(metric_info(metric).label, data, names)}{by_label}"
-        _scoped_headline(ax, title, data, metric_label(metric, lang), names)
+    lang = resolve_lang(lang)
+    with style_context(lang):
+        ax = _axes(ax, lang=lang)
+        title = _subject(metric_info(metric).label, data, names, lang)
+        if by:
+            title = t("{subject} by {group}", lang, subject=title, group=t(_GROUP_TITLE[by], lang))
+        _scoped_headline(ax, title, data, metric_label(metric, lang), names, lang=lang)
         rows = data[data["metric"] == metric]
         if _is_empty(data, metric):
-            return _no_data(ax, metric)
+            return _no_data(ax, metric, lang)
         freq = bucket_freq(data)
         table = _per_bucket(rows, metric, by, top)
         order = _group_order(table)
@@ -85,7 +89,7 @@ def plot_trend(
                 x,
                 wide.T.to_numpy(),
                 colors=colors,
-                labels=[group_label(g, labels) for g in order],
+                labels=[_group_text(g, labels, lang) for g in order],
                 step=None,
                 lw=0,
                 **kwargs,
@@ -95,7 +99,9 @@ def plot_trend(
             last_done = np.flatnonzero(done).max() if done.any() else -1
             for group, color in zip(order, colors, strict=True):
                 y = wide[group].to_numpy()
-                label = group_label(group, labels) if by else metric_info(metric).label
+                label = (
+                    _group_text(group, labels, lang) if by else t(metric_info(metric).label, lang)
+                )
                 ax.plot(
                     x[: last_done + 1],
                     y[: last_done + 1],
@@ -107,8 +113,8 @@ def plot_trend(
                 if last_done < len(y) - 1:
                     tail = slice(max(last_done, 0), len(y))
                     ax.plot(x[tail], y[tail], color=color, lw=1.6, ls="--", **kwargs)
-        _shade_incomplete(ax, table, freq)
-        _date_axis(ax)
+        _shade_incomplete(ax, table, freq, lang)
+        _date_axis(ax, lang)
         _value_axis(ax, metric, lang)
         if kind == "area" or by or not complete.all():
             _legend_outside(ax)

@@ -11,6 +11,8 @@ the same table as plain text.
 * Dates: ``2026-11-19`` for daily data, ``2026-11-19 14:00`` for hourly.
 * :func:`top_rows` cuts a table to its largest rows and adds "Other (n types)" and "Total" rows,
   so that it adds up to the headline.
+* ``lang="zh"`` on every builder (and :class:`Table`): Chinese headers, captions, "其他" and
+  "合计" rows, ``+7.7%``; no font needed, a browser draws the table.
 
 Example:
     >>> import pandas as pd

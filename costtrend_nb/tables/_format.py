@@ -8,6 +8,8 @@ from typing import Any, TypeAlias
 
 import pandas as pd
 
+from ..lang import check_lang, percent_sign, t
+
 MISSING = "–"
 Names: TypeAlias = Mapping[int, str] | pd.DataFrame | None
 
@@ -33,21 +35,25 @@ def format_money(value: Any, decimals: int = 2) -> str:
     return f"{sign}¥{abs(rounded):,.{decimals}f}"
 
 
-def format_pct(value: Any, *, signed: bool = True, decimals: int = 1) -> str:
-    """A fraction as a percentage: signed for changes (``+7.7 %``), unsigned for shares.
+def format_pct(
+    value: Any, *, signed: bool = True, decimals: int = 1, lang: str | None = "en"
+) -> str:
+    """A fraction as a percentage: signed for changes (``+7.7 %``), unsigned for shares;
+    ``+7.7%`` in Chinese (``lang="zh"``).
 
     Example:
         >>> format_pct(0.0774), format_pct(-0.0312), format_pct(-0.00001)
         ('+7.7 %', '-3.1 %', '0.0 %')
-        >>> format_pct(0.555, signed=False)
-        '55.5 %'
+        >>> format_pct(0.555, signed=False), format_pct(0.0774, lang="zh")
+        ('55.5 %', '+7.7%')
     """
     if _missing(value):
         return MISSING
+    sign = percent_sign(lang)
     rounded = round(float(value) * 100, decimals) + 0.0
     if rounded == 0:
-        return f"{0:.{decimals}f} %"
-    return f"{rounded:{'+' if signed else ''},.{decimals}f} %"
+        return f"{0:.{decimals}f}{sign}"
+    return f"{rounded:{'+' if signed else ''},.{decimals}f}{sign}"
 
 
 def format_count(value: Any) -> str:
@@ -100,7 +106,7 @@ def _missing_time(value: Any) -> bool:
         return False
 
 
-def window_label(start: Any, end: Any) -> str:
+def window_label(start: Any, end: Any, lang: str | None = "en") -> str:
     """A half-open window ``[start, end)`` as the days (or hours) it covers.
 
     Example:
@@ -108,16 +114,19 @@ def window_label(start: Any, end: Any) -> str:
         '2026-11-01 – 2026-11-19'
         >>> window_label(pd.Timestamp("2026-11-20 00:00"), pd.Timestamp("2026-11-20 15:00"))
         '2026-11-20 00:00 – 14:00'
+        >>> window_label(pd.Timestamp("2026-11-01"), pd.Timestamp("2026-11-20"), "zh")
+        '2026-11-01 至 2026-11-19'
     """
+    sep = " 至 " if check_lang(lang) == "zh" else " – "
     start, end = pd.Timestamp(start), pd.Timestamp(end)
     if not _hourly(pd.Series([start, end])):
         last = end - pd.Timedelta(days=1)
         return (
-            format_date(start) if last <= start else f"{format_date(start)} – {format_date(last)}"
+            format_date(start) if last <= start else f"{format_date(start)}{sep}{format_date(last)}"
         )
     last = end - pd.Timedelta(hours=1)
     tail = f"{last:%H:%M}" if last.normalize() == start.normalize() else format_date(last, True)
-    return f"{format_date(start, True)} – {tail}"
+    return f"{format_date(start, True)}{sep}{tail}"
 
 
 def _names(names: Names) -> dict[int, str]:
@@ -128,13 +137,14 @@ def _names(names: Names) -> dict[int, str]:
     return {int(k): str(v) for k, v in names.items()}
 
 
-def _listed(items: Sequence[Any], limit: int = 4) -> str:
+def _listed(items: Sequence[Any], limit: int = 4, lang: str = "en") -> str:
     words = [str(i) for i in items]
     more = len(words) - limit
-    return ", ".join(words[:limit]) + (f" and {more} more" if more > 0 else "")
+    shown = ("、" if lang == "zh" else ", ").join(words[:limit])
+    return t("{items} and {more} more", lang, items=shown, more=more) if more > 0 else shown
 
 
-def scope_caption(source: pd.DataFrame | None, names: Names = None) -> str:
+def scope_caption(source: pd.DataFrame | None, names: Names = None, lang: str | None = "en") -> str:
     """What the data behind a table covers: range, granularity, filters, demo (from ``attrs``).
 
     Example:
@@ -149,28 +159,33 @@ def scope_caption(source: pd.DataFrame | None, names: Names = None) -> str:
         model types Chat, TTS
         Research & Development
         demo data
+        >>> scope_caption(df, {10002: "Research & Development"}, "zh").split(" · ")[:3]
+        ['2026-11-01 至 2026-11-19', '按天', '模型类型 Chat、TTS']
     """
+    lang = check_lang(lang)
     attrs = getattr(source, "attrs", None) or {}
     query = dict(attrs.get("query") or {})
     parts = []
     if query.get("start") and query.get("end"):
-        parts.append(window_label(query["start"], query["end"]))
+        parts.append(window_label(query["start"], query["end"], lang))
     if query.get("granularity"):
-        parts.append(str(query["granularity"]))
+        parts.append(t(str(query["granularity"]), lang))
     if query.get("model_types"):
         types = list(query["model_types"])
-        parts.append(f"model type{'s' if len(types) > 1 else ''} {_listed(types)}")
+        term = "model types {types}" if len(types) > 1 else "model type {types}"
+        parts.append(t(term, lang, types=_listed(types, lang=lang)))
     if query.get("client_ids"):
         labels = _names(names)
         ids = [int(i) for i in query["client_ids"]]
-        named = [labels.get(i, f"department {i}") for i in ids]
-        parts.append(_listed(named))
+        named = [labels.get(i, t("department {id}", lang, id=i)) for i in ids]
+        parts.append(_listed(named, lang=lang))
     if query.get("member_user_ids"):
-        parts.append(f"members {_listed(list(query['member_user_ids']))}")
+        members = _listed(list(query["member_user_ids"]), lang=lang)
+        parts.append(t("members {ids}", lang, ids=members))
     if query.get("api_key_id"):
-        parts.append(f"API key {query['api_key_id']}")
+        parts.append(t("API key {id}", lang, id=query["api_key_id"]))
     if attrs.get("source") == "demo":
-        parts.append("demo data")
+        parts.append(t("demo data", lang))
     return " · ".join(parts)
 
 

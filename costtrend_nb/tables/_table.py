@@ -12,6 +12,7 @@ from typing import Any, TypeAlias
 import numpy as np
 import pandas as pd
 
+from ..lang import check_lang, t
 from ._format import (
     MISSING,
     _hourly,
@@ -48,8 +49,10 @@ def top_rows(
     *,
     noun: tuple[str, str] = ("type", "types"),
     ratios: Mapping[str, tuple[str, str]] | None = None,
+    lang: str | None = "en",
 ) -> pd.DataFrame:
-    """The ``top`` rows by ``abs(value)``, then "Other (n types)" and "Total" rows.
+    """The ``top`` rows by ``abs(value)``, then "Other (n types)" and "Total" rows (in
+    ``lang``: "其他（2 个类型）", "合计").
 
     Numeric columns are summed into Other and Total; ``ratios`` names columns recomputed there
     as one sum over another (e.g. ``{"pct_change": ("delta", "previous")}``). The rest fold only
@@ -61,7 +64,10 @@ def top_rows(
         ['b', 'a', 'Other (2 types)', 'Total']
         >>> top_rows(f, "t", "v", top=2)["v"].tolist()
         [-7.0, 5.0, 3.0, 1.0]
+        >>> top_rows(f, "t", "v", top=2, lang="zh")["t"].tolist()[2:]
+        ['其他（2 个类型）', '合计']
     """
+    lang = check_lang(lang)
     ratios = dict(ratios or {})
     ordered = frame.iloc[np.argsort(-frame[value].abs().to_numpy(), kind="stable")].copy()
     ordered[label] = ordered[label].astype(object)
@@ -85,8 +91,9 @@ def top_rows(
     )
     extra = []
     if len(rest):
-        extra.append(summary(rest, f"Other ({len(rest)} {noun[1]})"))
-    extra.append(summary(ordered, "Total"))
+        other = t("Other ({n} {noun})", lang, n=len(rest), noun=t(noun[1], lang))
+        extra.append(summary(rest, other))
+    extra.append(summary(ordered, t("Total", lang)))
     out = pd.concat([kept, pd.DataFrame(extra, columns=frame.columns)], ignore_index=True)
     return out
 
@@ -94,12 +101,12 @@ def top_rows(
 # -- the display object --------------------------------------------------------------------
 
 
-def _formatter(kind: str, hourly: bool, decimals: int | None) -> Any:
+def _formatter(kind: str, hourly: bool, decimals: int | None, lang: str = "en") -> Any:
     if kind == "money":
         return lambda v: format_money(v, 2 if decimals is None else decimals)
     if kind in ("pct", "share"):
         return lambda v: format_pct(
-            v, signed=kind == "pct", decimals=1 if decimals is None else decimals
+            v, signed=kind == "pct", decimals=1 if decimals is None else decimals, lang=lang
         )
     if kind == "count":
         return format_count
@@ -130,6 +137,8 @@ class Table:
         name: the CSV file's name, without ``.csv``.
         decimals: ``{column: decimals}`` where the default (2 for money) does not suit.
         max_rows: rows shown before the rest are left to the CSV (the note says so).
+        lang: the language of the table's own words (percent signs, the Total row's emphasis,
+            the CSV link, the note on hidden rows); headers and caption come as given.
     """
 
     def __init__(
@@ -142,7 +151,9 @@ class Table:
         name: str | None = None,
         decimals: Mapping[str, int] | None = None,
         max_rows: int | None = None,
+        lang: str | None = "en",
     ) -> None:
+        self.lang = check_lang(lang)
         bad = {c: k for c, (_, k) in columns.items() if k not in KINDS}
         missing = [c for c in columns if c not in data.columns]
         if bad or missing:
@@ -157,8 +168,16 @@ class Table:
         self.hourly = any(_hourly(self.data[c]) for c in dates)
         self.max_rows = max_rows
         if max_rows is not None and len(self.data) > max_rows:
-            hidden = f"first {max_rows} of {len(self.data)} rows shown; the CSV has all"
-            self.note = f"{self.note} ({hidden})" if self.note else hidden.capitalize() + "."
+            hidden = t(
+                "first {shown} of {rows} rows shown; the CSV has all",
+                self.lang,
+                shown=max_rows,
+                rows=len(self.data),
+            )
+            if self.lang == "zh":
+                self.note = f"{self.note}（{hidden}）" if self.note else hidden + "。"
+            else:
+                self.note = f"{self.note} ({hidden})" if self.note else hidden.capitalize() + "."
 
     @property
     def headers(self) -> list[str]:
@@ -169,7 +188,7 @@ class Table:
         shown = self.data if self.max_rows is None else self.data.head(self.max_rows)
         out = {}
         for column, (header, kind) in self.columns.items():
-            fmt = _formatter(kind, self.hourly, self.decimals.get(column))
+            fmt = _formatter(kind, self.hourly, self.decimals.get(column), self.lang)
             out[header] = [fmt(v) for v in shown[column].tolist()]
         return pd.DataFrame(out)
 
@@ -196,12 +215,14 @@ class Table:
         shown = self.formatted()
         uid = hashlib.sha256(self.to_csv().encode() + self.caption.encode()).hexdigest()[:10]
         labels = shown.iloc[:, 0].astype(str) if len(shown.columns) else pd.Series(dtype=str)
+        total = t("Total", self.lang)
+        other = t("Other", self.lang) + ("（" if self.lang == "zh" else " (")  # "Other (3 types)"
 
         def row_style(row: pd.Series) -> list[str]:
             first = str(labels.iloc[row.name]) if len(labels) else ""
-            if first == "Total":
+            if first == total:
                 return ["font-weight: bold; border-top: 1px solid #999;"] * len(row)
-            if first.startswith("Other ("):
+            if first.startswith(other):
                 return ["color: #555; font-style: italic;"] * len(row)
             return [""] * len(row)
 
@@ -220,7 +241,7 @@ class Table:
         note = f'<span class="ct-table-note">{html.escape(self.note)}</span> ' if self.note else ""
         link = (
             f'<a class="ct-table-csv" download="{self.name}.csv" href="{self.csv_href()}">'
-            "Download CSV</a>"
+            f"{t('Download CSV', self.lang)}</a>"
         )
         return (
             f'<div class="ct-table-wrap">{self.styler().to_html()}'

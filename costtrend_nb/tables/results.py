@@ -7,12 +7,13 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from ..lang import check_lang, t
 from ._format import Names, _hourly, _names, _ratio, format_date, scope_caption, window_label
-from ._table import Table, top_rows
+from ._table import Columns, Table, top_rows
 
 
-def _caption(what: str, source: pd.DataFrame | None, names: Names = None) -> str:
-    scope = scope_caption(source, names)
+def _caption(what: str, source: pd.DataFrame | None, names: Names = None, lang: str = "en") -> str:
+    scope = scope_caption(source, names, lang)
     return f"{what} · {scope}" if scope else what
 
 
@@ -20,20 +21,31 @@ def _group_header(by: str) -> str:
     return {"model_type": "Model type", "client_id": "Department"}.get(by, by)
 
 
-def _named(frame: pd.DataFrame, by: str, names: Names) -> pd.DataFrame:
+def _headers(columns: Columns, lang: str) -> dict[str, tuple[str, str]]:
+    """``columns`` with each header in ``lang``."""
+    return {c: (t(header, lang), kind) for c, (header, kind) in columns.items()}
+
+
+def _named(frame: pd.DataFrame, by: str, names: Names, lang: str = "en") -> pd.DataFrame:
     if by != "client_id":
         return frame
     labels = _names(names)
     out = frame.copy()
     out[by] = [
-        labels.get(int(v), f"department {v}") if isinstance(v, (int, np.integer)) else v
+        labels.get(int(v), t("department {id}", lang, id=v))
+        if isinstance(v, (int, np.integer))
+        else v
         for v in out[by].astype(object)
     ]
     return out
 
 
-def period_table(compared: pd.DataFrame, source: pd.DataFrame | None = None) -> Table:
+def period_table(
+    compared: pd.DataFrame, source: pd.DataFrame | None = None, *, lang: str = "en"
+) -> Table:
     """:func:`~costtrend_nb.analysis.compare_periods` (no ``by``): one row per period.
+
+    ``lang="zh"`` gives headers, captions and totals in Chinese (as every builder here).
 
     Example:
         >>> from costtrend_nb import CostTrendClient
@@ -41,14 +53,17 @@ def period_table(compared: pd.DataFrame, source: pd.DataFrame | None = None) -> 
         >>> df = CostTrendClient.demo().fetch("2026-10-01", "2026-11-20", granularity="daily")
         >>> period_table(compare_periods(df, "total_amount", "month"), df).formatted().iloc[0, -1]
         '+7.7 %'
+        >>> period_table(compare_periods(df, "total_amount", "month"), df, lang="zh").headers[-1]
+        '变化率'
     """
+    lang = check_lang(lang)
     frame = compared.copy()
     frame["current_window"] = [
-        window_label(s, e)
+        window_label(s, e, lang)
         for s, e in zip(frame["current_start"], frame["current_end"], strict=True)
     ]
     frame["previous_window"] = [
-        window_label(s, e)
+        window_label(s, e, lang)
         for s, e in zip(frame["previous_start"], frame["previous_end"], strict=True)
     ]
     columns = {
@@ -60,7 +75,13 @@ def period_table(compared: pd.DataFrame, source: pd.DataFrame | None = None) -> 
         "delta": ("Change", "money"),
         "pct_change": ("Change %", "pct"),
     }
-    return Table(frame, columns, caption=_caption("Spend, like for like", source), name="periods")
+    return Table(
+        frame,
+        _headers(columns, lang),
+        caption=_caption(t("Spend, like for like", lang), source, lang=lang),
+        name="periods",
+        lang=lang,
+    )
 
 
 def change_table(
@@ -70,16 +91,19 @@ def change_table(
     top: int = 8,
     source: pd.DataFrame | None = None,
     names: Names = None,
+    lang: str = "en",
 ) -> Table:
     """:func:`~costtrend_nb.analysis.compare_periods` by a group: top rows, Other and Total."""
+    lang = check_lang(lang)
     noun = ("type", "types") if by == "model_type" else ("department", "departments")
     frame = top_rows(
-        _named(compared, by, names),
+        _named(compared, by, names, lang),
         by,
         "delta",
         top,
         noun=noun,
         ratios={"pct_change": ("delta", "previous")},
+        lang=lang,
     )
     columns = {
         by: (_group_header(by), "text"),
@@ -91,12 +115,22 @@ def change_table(
     window = ""
     if len(compared):
         row = compared.iloc[0]
-        window = (
-            f" {window_label(row['current_start'], row['current_end'])} against "
-            + window_label(row["previous_start"], row["previous_end"])
+        window = t(
+            "{current} against {previous}",
+            lang,
+            current=window_label(row["current_start"], row["current_end"], lang),
+            previous=window_label(row["previous_start"], row["previous_end"], lang),
         )
-    what = f"Change by {_group_header(by).lower()},{window}"
-    return Table(frame, columns, caption=_caption(what, source, names), name=f"change-by-{by}")
+        window = window if lang == "zh" else f" {window}"
+    group = t(_group_header(by), lang)
+    what = t("Change by {group},{window}", lang, group=group.lower(), window=window)
+    return Table(
+        frame,
+        _headers(columns, lang),
+        caption=_caption(what, source, names, lang),
+        name=f"change-by-{by}",
+        lang=lang,
+    )
 
 
 def drivers_table(
@@ -106,10 +140,12 @@ def drivers_table(
     top: int = 8,
     source: pd.DataFrame | None = None,
     names: Names = None,
+    lang: str = "en",
 ) -> Table:
     """:func:`~costtrend_nb.analysis.explain_change`: volume and unit-cost effects, with Total."""
+    lang = check_lang(lang)
     noun = ("type", "types") if by == "model_type" else ("department", "departments")
-    frame = top_rows(_named(drivers, by, names), by, "change", top, noun=noun)
+    frame = top_rows(_named(drivers, by, names, lang), by, "change", top, noun=noun, lang=lang)
     columns = {
         by: (_group_header(by), "text"),
         "previous_cost": ("Previous", "money"),
@@ -119,8 +155,14 @@ def drivers_table(
         "unit_cost_effect": ("Unit-cost effect", "money"),
         "share_of_change": ("Share of change", "pct"),
     }
-    what = "What drove the change (volume and unit-cost effects, LMDI-I)"
-    return Table(frame, columns, caption=_caption(what, source, names), name=f"drivers-by-{by}")
+    what = t("What drove the change (volume and unit-cost effects, LMDI-I)", lang)
+    return Table(
+        frame,
+        _headers(columns, lang),
+        caption=_caption(what, source, names, lang),
+        name=f"drivers-by-{by}",
+        lang=lang,
+    )
 
 
 def breakdown_table(
@@ -129,19 +171,23 @@ def breakdown_table(
     *,
     source: pd.DataFrame | None = None,
     names: Names = None,
+    lang: str = "en",
 ) -> Table:
     """:func:`~costtrend_nb.analysis.breakdown`: its Other row counted, and a Total row."""
-    noun = "types" if by == "model_type" else "departments"
-    frame = _named(parts, by, names).copy()
+    lang = check_lang(lang)
+    noun = t("types" if by == "model_type" else "departments", lang)
+    frame = _named(parts, by, names, lang).copy()
     frame[by] = frame[by].astype(object)
     if "groups" in frame:
         other = frame[by] == "Other"
-        frame.loc[other, by] = [f"Other ({int(n)} {noun})" for n in frame.loc[other, "groups"]]
+        frame.loc[other, by] = [
+            t("Other ({n} {noun})", lang, n=int(n), noun=noun) for n in frame.loc[other, "groups"]
+        ]
     total: dict[str, Any] = {c: None for c in frame.columns}
     for c in ("current", "share", "previous", "delta"):
         total[c] = float(frame[c].sum())
     total["pct_change"] = _ratio(total["delta"], total["previous"])
-    total[by] = "Total"
+    total[by] = t("Total", lang)
     frame = pd.concat([frame, pd.DataFrame([total], columns=frame.columns)], ignore_index=True)
     columns = {
         by: (_group_header(by), "text"),
@@ -153,13 +199,30 @@ def breakdown_table(
     window = ""
     if len(parts):
         row = parts.iloc[0]
-        window = f", {window_label(row['current_start'], row['current_end'])}"
-    what = f"Spend by {_group_header(by).lower()}{window}; change against the same days before"
-    return Table(frame, columns, caption=_caption(what, source, names), name=f"breakdown-by-{by}")
+        window = ("，" if lang == "zh" else ", ") + window_label(
+            row["current_start"], row["current_end"], lang
+        )
+    group = t(_group_header(by), lang).lower()
+    what = t(
+        "Spend by {group}{window}; change against the same days before",
+        lang,
+        group=group,
+        window=window,
+    )
+    return Table(
+        frame,
+        _headers(columns, lang),
+        caption=_caption(what, source, names, lang),
+        name=f"breakdown-by-{by}",
+        lang=lang,
+    )
 
 
-def anomaly_table(found: pd.DataFrame, source: pd.DataFrame | None = None) -> Table:
+def anomaly_table(
+    found: pd.DataFrame, source: pd.DataFrame | None = None, *, lang: str = "en"
+) -> Table:
     """The flagged rows of :func:`~costtrend_nb.analysis.detect_anomalies`."""
+    lang = check_lang(lang)
     frame = found[found["anomaly"]] if "anomaly" in found else found
     columns = {
         "timestamp": ("Date", "date"),
@@ -170,14 +233,25 @@ def anomaly_table(found: pd.DataFrame, source: pd.DataFrame | None = None) -> Ta
         "contribution": ("Its change", "money"),
     }
     columns = {k: v for k, v in columns.items() if k in frame.columns}
-    what = f"Days that broke the pattern ({len(frame)})"
-    return Table(frame, columns, caption=_caption(what, source), name="anomalies")
+    what = t("Days that broke the pattern ({n})", lang, n=len(frame))
+    return Table(
+        frame,
+        _headers(columns, lang),
+        caption=_caption(what, source, lang=lang),
+        name="anomalies",
+        lang=lang,
+    )
 
 
 def forecast_table(
-    ahead: pd.DataFrame, source: pd.DataFrame | None = None, max_rows: int = 60
+    ahead: pd.DataFrame,
+    source: pd.DataFrame | None = None,
+    max_rows: int = 60,
+    *,
+    lang: str = "en",
 ) -> Table:
     """:func:`~costtrend_nb.analysis.forecast`: the whole horizon, or a note of what is hidden."""
+    lang = check_lang(lang)
     columns = {
         "timestamp": ("Date", "date"),
         "yhat": ("Forecast", "money"),
@@ -187,20 +261,20 @@ def forecast_table(
         "hi_95": ("95 % high", "money"),
     }
     n = len(ahead)
-    what = f"Forecast, {n} bucket{'s' if n != 1 else ''}"
+    what = t("Forecast, {n} {step}", lang, n=n, step=t("buckets" if n != 1 else "bucket", lang))
     if n:
         step = "hours" if _hourly(ahead["timestamp"]) else "days"
-        what = (
-            f"Forecast, {n} {step} ({format_date(ahead['timestamp'].iloc[0], step == 'hours')} on)"
-        )
-    note = f"Model: {ahead['model'].iloc[0]}" if n and "model" in ahead else ""
+        day = format_date(ahead["timestamp"].iloc[0], step == "hours")
+        what = t("Forecast, {n} {step} ({day} on)", lang, n=n, step=t(step, lang), day=day)
+    note = t("Model: {model}", lang, model=ahead["model"].iloc[0]) if n and "model" in ahead else ""
     return Table(
         ahead,
-        columns,
-        caption=_caption(what, source),
+        _headers(columns, lang),
+        caption=_caption(what, source, lang=lang),
         note=note,
         name="forecast",
         max_rows=max_rows,
+        lang=lang,
     )
 
 
@@ -209,22 +283,34 @@ def _step_word(source: pd.DataFrame | None) -> str:
     return {"daily": "days", "hourly": "hours"}.get(str(query.get("granularity")), "buckets")
 
 
-def backtest_table(scores: pd.DataFrame, source: pd.DataFrame | None = None) -> Table:
+def backtest_table(
+    scores: pd.DataFrame, source: pd.DataFrame | None = None, *, lang: str = "en"
+) -> Table:
     """:func:`~costtrend_nb.analysis.backtest`: accuracy and interval coverage."""
+    lang = check_lang(lang)
     columns = {
         "folds": ("Folds", "count"),
-        "horizon": (f"Horizon ({_step_word(source)})", "count"),
+        "horizon": (t("Horizon ({step})", lang, step=t(_step_word(source), lang)), "count"),
         "mape": ("MAPE", "share"),
         "mase": ("MASE", "number"),
         "naive_mase": ("Seasonal-naive MASE", "number"),
         "coverage_80": ("80 % coverage", "share"),
         "coverage_95": ("95 % coverage", "share"),
     }
-    return Table(scores, columns, caption=_caption("Backtest", source), name="backtest")
+    return Table(
+        scores,
+        _headers(columns, lang),
+        caption=_caption(t("Backtest", lang), source, lang=lang),
+        name="backtest",
+        lang=lang,
+    )
 
 
-def landing_table(landing: pd.DataFrame, source: pd.DataFrame | None = None) -> Table:
+def landing_table(
+    landing: pd.DataFrame, source: pd.DataFrame | None = None, *, lang: str = "en"
+) -> Table:
     """:func:`~costtrend_nb.analysis.month_end_landing`: to date, the rest, the landing."""
+    lang = check_lang(lang)
     columns = {
         "month": ("Month", "text"),
         "actual_to_date": ("Spent to date", "money"),
@@ -236,37 +322,74 @@ def landing_table(landing: pd.DataFrame, source: pd.DataFrame | None = None) -> 
         "p_exceed_budget": ("P(over budget)", "share"),
     }
     return Table(
-        landing, columns, caption=_caption("Where the month lands", source), name="landing"
+        landing,
+        _headers(columns, lang),
+        caption=_caption(t("Where the month lands", lang), source, lang=lang),
+        name="landing",
+        lang=lang,
     )
 
 
 def rollup_table(
-    tree: pd.DataFrame, what: str = "Department tree", source: pd.DataFrame | None = None
+    tree: pd.DataFrame,
+    what: str = "Department tree",
+    source: pd.DataFrame | None = None,
+    *,
+    lang: str = "en",
 ) -> Table:
     """:func:`~costtrend_nb.analysis.rollup`: own and subtree spend per department."""
+    lang = check_lang(lang)
     columns = {
         "path": ("Department", "text"),
         "own": ("Own", "money"),
         "subtree": ("With those below", "money"),
         "share": ("Share", "share"),
     }
-    return Table(tree, columns, caption=_caption(what, source), name="departments")
+    return Table(
+        tree,
+        _headers(columns, lang),
+        caption=_caption(t(what, lang), source, lang=lang),
+        name="departments",
+        lang=lang,
+    )
 
 
 def allocation_table(
-    matrix: pd.DataFrame, what: str = "Chargeback", source: pd.DataFrame | None = None
+    matrix: pd.DataFrame,
+    what: str = "Chargeback",
+    source: pd.DataFrame | None = None,
+    *,
+    lang: str = "en",
 ) -> Table:
     """:func:`~costtrend_nb.analysis.allocation`: departments by model type, with totals."""
+    lang = check_lang(lang)
     first = matrix.columns[0]
     columns = {first: (str(first), "text")}
     columns.update({c: (str(c), "money") for c in matrix.columns[1:] if c != "Share"})
     if "Share" in matrix.columns:
         columns["Share"] = ("Share", "share")
-    return Table(matrix, columns, caption=_caption(what, source), name="chargeback")
+    columns = {
+        c: (t(h, lang) if h in (first, "Total", "Share") else h, k) for c, (h, k) in columns.items()
+    }
+    if lang != "en":  # the Total row (and any Other row) in the reader's words
+        matrix = matrix.copy()
+        matrix[first] = [t(v, lang) if v in ("Total", "Other") else v for v in matrix[first]]
+    return Table(
+        matrix,
+        columns,
+        caption=_caption(t(what, lang), source, lang=lang),
+        name="chargeback",
+        lang=lang,
+    )
 
 
-def price_step_table(steps: pd.DataFrame, source: pd.DataFrame | None = None) -> Table:
+def price_step_table(
+    steps: pd.DataFrame, source: pd.DataFrame | None = None, *, lang: str = "en"
+) -> Table:
     """:func:`~costtrend_nb.analysis.price_changes`: the dates unit costs stepped."""
+    lang = check_lang(lang)
+    if lang != "en" and "per" in steps:  # units: "1M tokens" -> "百万 Token"
+        steps = steps.assign(per=[t(str(p), lang) for p in steps["per"]])
     columns = {
         "timestamp": ("Date", "date"),
         "model_type": ("Model type", "text"),
@@ -275,11 +398,12 @@ def price_step_table(steps: pd.DataFrame, source: pd.DataFrame | None = None) ->
         "pct_change": ("Change %", "pct"),
         "per": ("Per", "text"),
     }
-    what = f"Lasting steps in unit cost ({len(steps)})"
+    what = t("Lasting steps in unit cost ({n})", lang, n=len(steps))
     return Table(
         steps,
-        columns,
-        caption=_caption(what, source),
+        _headers(columns, lang),
+        caption=_caption(what, source, lang=lang),
         name="price-steps",
         decimals={"before": 4, "after": 4},
+        lang=lang,
     )
