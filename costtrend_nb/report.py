@@ -1,10 +1,12 @@
 """Reports: run the analysis notebooks and export each as one self-contained HTML file.
 
-:func:`render_reports` executes notebooks with papermill (``interactive=False``, so every
-figure is drawn by the plot functions into the output) and exports them with nbconvert's
-``HTMLExporter(exclude_input=True)``: figures embedded, no script fetched from anywhere, a title,
-a table of contents, and a footer with the query, time zone, data as-of time, API calls, package
-version and a hash of the data, read from the :func:`provenance` each notebook ends with.
+:func:`render_reports` executes notebooks side by side (:mod:`.reportrun`: nbclient, with
+``interactive=False`` so every figure is drawn into the output, as 2x PNGs with alt text) and
+exports them (:mod:`.reportpage`: nbconvert's ``HTMLExporter(exclude_input=True)`` with a compact
+stylesheet): figures embedded, nothing fetched from anywhere, a title, a demo banner, the scope
+under the title, a table of contents, and a footer with the query, time zone, data as-of time,
+API calls, package version and a hash of the data, read from the :func:`provenance` each
+notebook ends with. ``index.html`` carries a card per report (:mod:`.reportindex`).
 
 Example (not run as a doctest: it starts a Jupyter kernel per notebook and takes seconds;
 ``costtrend-nb report 00 --demo -o reports`` does the same from the shell):
@@ -19,14 +21,16 @@ import hashlib
 import html
 import re
 import tempfile
+import threading
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
-from . import __version__
-from .errors import CostTrendError, QueryError
+from . import __version__, reportindex, reportpage
+from .errors import QueryError
+from .reportrun import ReportError, run_notebooks
 from .tidy import COLUMNS
 
 __all__ = [
@@ -42,10 +46,6 @@ __all__ = [
 PROVENANCE_MIME = "application/vnd.costtrend-nb.provenance+json"
 WIDGET_VIEW_MIME = "application/vnd.jupyter.widget-view+json"
 PARAMETERS = ("start", "end", "tz", "granularity", "model_types", "client_ids", "demo")
-
-
-class ReportError(CostTrendError):
-    """A notebook failed while a report was being made."""
 
 
 def data_hash(df: pd.DataFrame) -> str:
@@ -72,7 +72,16 @@ class Provenance:
             "source": client.describe() if client is not None else attrs.get("source", "unknown"),
             "query": {
                 k: query.get(k)
-                for k in ("start", "end", "granularity", "model_types", "client_ids", "by")
+                for k in (
+                    "start",
+                    "end",
+                    "granularity",
+                    "model_types",
+                    "client_ids",
+                    "member_user_ids",
+                    "api_key_id",
+                    "by",
+                )
                 if k in query
             },
             "tz": attrs.get("tz") or str(df["timestamp"].dt.tz),
@@ -94,10 +103,13 @@ class Provenance:
             for key, name in (
                 ("model_types", "model types"),
                 ("client_ids", "departments"),
+                ("member_user_ids", "members"),
                 ("by", "split by"),
             )
             if q.get(key)
         ]
+        if q.get("api_key_id") is not None:
+            extra.append(f"API key {q['api_key_id']}")
         lines = [
             ("Data", str(r["source"])),
             ("Query", "; ".join([window, *extra])),
@@ -252,52 +264,6 @@ def _parameters(values: Mapping[str, Any]) -> dict[str, Any]:
     return params
 
 
-def _execute(path: Path, parameters: dict[str, Any], timeout: int) -> Any:
-    import papermill
-
-    with tempfile.TemporaryDirectory() as scratch:
-        target = Path(scratch) / path.name
-        try:
-            papermill.execute_notebook(
-                str(path),
-                str(target),
-                parameters=parameters,
-                cwd=str(path.parent),
-                progress_bar=False,
-                log_output=False,
-                execution_timeout=timeout,
-                config=_kernel_config(scratch),
-            )
-        except papermill.PapermillExecutionError as err:
-            raise ReportError(
-                f"{path.name} failed in cell {err.exec_count}: {err.ename}: {err.evalue}"
-            ) from None
-        import nbformat
-
-        return nbformat.read(str(target), as_version=4)
-
-
-def _kernel_config(scratch: str) -> Any:
-    """Kernel-manager settings for the report's kernels: a local or an encrypted transport.
-
-    Over plain TCP, ipykernel warns on stderr ("Kernel is running over TCP without
-    encryption") once per kernel. On POSIX the kernel talks over IPC sockets in the private
-    scratch folder instead; elsewhere, with CurveZMQ, the manager provisions keys for kernels
-    that declare support. Nothing is silenced: real kernel errors still show.
-    """
-    import os
-
-    import zmq
-    from traitlets.config import Config
-
-    if os.name == "posix":
-        ipc = str(Path(scratch) / "kernel-ipc")
-        return Config({"KernelManager": {"transport": "ipc", "ip": ipc}})
-    if zmq.has("curve"):
-        return Config({"KernelManager": {"transport_encryption": "auto"}})
-    return Config()
-
-
 def _strip_widgets(nb: Any) -> Any:
     """Drop widget state and widget views: a static report cannot show them, and exporting
     them makes the page load the widget renderer from a CDN when it opens."""
@@ -308,27 +274,15 @@ def _strip_widgets(nb: Any) -> Any:
     return nb
 
 
-# the lab template without what it fetches from CDNs: require.js, the widget renderer,
-# MathJax and mermaid (the notebooks use neither maths nor diagrams), nor widget views
-_OFFLINE_TEMPLATE = """{%- extends 'index.html.j2' -%}
-{%- block html_head_js -%}{%- endblock html_head_js -%}
-{%- block jupyter_widgets -%}{%- endblock jupyter_widgets -%}
-{%- block html_head_js_mathjax -%}{%- endblock html_head_js_mathjax -%}
-{%- block html_head_js_mermaidjs -%}{%- endblock html_head_js_mermaidjs -%}
-{%- block data_widget_view -%}{%- endblock data_widget_view -%}
-"""
+_exporters = threading.local()
 
 
 def _exporter() -> Any:
-    """nbconvert's ``HTMLExporter(exclude_input=True)`` on the offline lab template."""
-    from jinja2 import DictLoader
-    from nbconvert import HTMLExporter
-
-    return HTMLExporter(
-        template_name="lab", template_file="costtrend-offline.html.j2",
-        extra_loaders=[DictLoader({"costtrend-offline.html.j2": _OFFLINE_TEMPLATE})],
-        exclude_input=True, exclude_input_prompt=True, exclude_output_prompt=True,
-    )  # fmt: skip
+    """nbconvert's ``HTMLExporter(exclude_input=True)`` on the offline, compact template: one
+    per thread (the template is compiled once; exporters are not shared between threads)."""
+    if getattr(_exporters, "exporter", None) is None:
+        _exporters.exporter = reportpage.exporter()
+    return _exporters.exporter
 
 
 def _title(nb: Any, path: Path) -> str:
@@ -349,52 +303,27 @@ def _provenance(nb: Any) -> dict[str, Any] | None:
     return None
 
 
-_HEADING = re.compile(r'<h([23]) id="([^"]+)">(.*?)<a class="anchor-link"', re.S)
-_EXTERNAL_SCRIPT = re.compile(r"<script[^>]*\ssrc=\"https?://[^\"]*\"[^>]*>\s*</script>", re.S)
-_MATHJAX_CONFIG = re.compile(r"<!-- Load mathjax -->.*?<!-- End of mathjax configuration -->", re.S)
-
-
 def _footer(record: dict[str, Any] | None, path: Path) -> str:
+    made = f"Report made from {html.escape(path.name)} by costtrend_nb {html.escape(__version__)}."
     if record is None:
-        return (
-            f"<footer class='costtrend-footer'>Made by costtrend_nb {__version__} from "
-            f"{html.escape(path.name)}.</footer>"
-        )
+        return f"<footer class='costtrend-footer'><p>{made}</p></footer>"
     shown = Provenance.__new__(Provenance)
     shown.record = record
-    return (
-        "<footer class='costtrend-footer jp-RenderedHTMLCommon' style='margin:2em 1em;"
-        "padding-top:1em;border-top:1px solid #ddd'><p style='color:#555'>"
-        f"Report made from {html.escape(path.name)} by costtrend_nb {html.escape(__version__)}."
-        f"</p>{shown._repr_html_()}</footer>"
-    )
+    return f"<footer class='costtrend-footer'><p>{made}</p>{shown._repr_html_()}</footer>"
 
 
-def _decorate(body: str, title: str, record: dict[str, Any] | None, path: Path) -> str:
-    body = _EXTERNAL_SCRIPT.sub("", body)  # self-contained: nothing is fetched when it opens
-    body = _MATHJAX_CONFIG.sub("", body)
-    entries = "".join(
-        f"<li style='margin-left:{(int(level) - 2) * 1.5}em'><a href='#{anchor}'>"
-        f"{re.sub(r'<[^>]+>', '', text).strip()}</a></li>"
-        for level, anchor, text in _HEADING.findall(body)
-    )
-    toc = (
-        "<nav class='costtrend-toc' style='margin:1em 0 2em'><b>Contents</b>"
-        f"<ul style='list-style:none;padding-left:0'>{entries}</ul></nav>"
-    )
-    if record and record.get("missing_series"):
-        toc = (
-            "<div class='costtrend-partial' role='alert' style='border:2px solid #B00020;"
-            "color:#B00020;padding:0.5em 1em;margin:1em 0;font-weight:bold'>"
-            f"{html.escape(partial_notice(list(record['missing_series'])))}</div>" + toc
-        )
-    first_heading_end = body.find("</h1>")
-    if first_heading_end >= 0:
-        end = first_heading_end + len("</h1>")
-        body = body[:end] + toc + body[end:]
-    else:
-        body = body.replace("<body", f"<body><h1>{html.escape(title)}</h1>{toc}<div", 1)
-    return body.replace("</body>", _footer(record, path) + "</body>", 1)
+def _page(nb: Any, path: Path) -> str:
+    """The executed notebook as its report page."""
+    record = _provenance(nb)
+    # the footer shows the provenance: drop the cells that show it in the notebook
+    nb.cells = [c for c in nb.cells if "provenance" not in c.metadata.get("tags", [])]
+    _strip_widgets(nb)
+    title = _title(nb, path)
+    nb.metadata["title"] = title
+    body, _ = _exporter().from_notebook_node(nb)
+    missing = list(record.get("missing_series") or []) if record else []
+    partial = partial_notice(missing) if missing else None
+    return reportpage.decorate(body, title, record, _footer(record, path), partial)
 
 
 def render_reports(
@@ -410,13 +339,16 @@ def render_reports(
     demo: bool | None = None,
     progress: bool | None = None,
     timeout: int = 600,
+    summary: Any = None,
 ) -> list[Path]:
     """Run notebooks and write one self-contained HTML report each, plus an ``index.html``.
 
-    Parameters left as None keep the notebooks' own defaults.
+    Parameters left as None keep the notebooks' own defaults. Notebooks run side by side,
+    ``min(notebooks, cores, 4)`` kernels at a time; the paths come back in the order given.
+    ``summary`` (from :func:`costtrend_nb.overview.fetch_summary`) heads the index.
 
     Raises:
-        ReportError: a notebook failed (the message names the cell and the error).
+        ReportError: a notebook failed (the message names the notebook, the cell and the error).
         QueryError: an unknown notebook name.
     """
     paths = find_notebooks([str(n) for n in notebooks] if notebooks else None)
@@ -427,63 +359,67 @@ def render_reports(
     )  # fmt: skip
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    exporter = _exporter()
-    written = []
-    bar = _bar(len(paths), progress)
+
+    def finish(path: Path, nb: Any) -> tuple[Path, Any, bool]:
+        record = _provenance(nb)
+        target = out / f"{path.stem}.html"
+        entry = reportindex.card(nb, _title(nb, path), target.name, reportpage.scope_text(record))
+        target.write_text(_page(nb, path), encoding="utf-8")
+        return target, entry, reportpage.is_demo(record)
+
+    bar = _Progress(len(paths), progress)
     try:
-        for path in paths:
-            bar.set_description(path.stem)  # the notebook being rendered
-            nb = _execute(path, parameters, timeout)
-            record = _provenance(nb)
-            # the footer shows the provenance: drop the cells that show it in the notebook
-            nb.cells = [c for c in nb.cells if "provenance" not in c.metadata.get("tags", [])]
-            _strip_widgets(nb)
-            title = _title(nb, path)
-            nb.metadata["title"] = title
-            body, _ = exporter.from_notebook_node(nb)
-            target = out / f"{path.stem}.html"
-            target.write_text(_decorate(body, title, record, path), encoding="utf-8")
-            written.append(target)
-            bar.update(1)
+        done = run_notebooks(
+            paths, parameters, finish=finish, timeout=timeout,
+            on_start=bar.started, on_done=bar.finished,
+        )  # fmt: skip
     finally:
         bar.close()
-    _write_index(out, written)
-    return written
+    reportindex.write_index(
+        out, [entry for _, entry, _ in done], summary=summary,
+        demo=any(demo for _, _, demo in done),
+    )  # fmt: skip
+    return [target for target, _, _ in done]
 
 
-def _bar(total: int, progress: bool | None) -> Any:
-    import os
+class _Progress:
+    """One bar for the run, naming the notebooks being rendered; thread-safe."""
 
-    if progress is None:
-        progress = os.environ.get("COSTTREND_NB_PROGRESS", "1") not in ("0", "false", "False")
-    if progress and total > 1:
-        from tqdm.auto import tqdm
+    def __init__(self, total: int, progress: bool | None) -> None:
+        import os
 
-        return tqdm(total=total, desc="rendering reports", unit="notebook")
+        if progress is None:
+            progress = os.environ.get("COSTTREND_NB_PROGRESS", "1") not in ("0", "false", "False")
+        self.running: list[str] = []
+        self.last = "starting"
+        self.lock = threading.Lock()
+        self.bar: Any = None
+        if progress:
+            from tqdm.auto import tqdm
 
-    class _Quiet:
-        def set_description(self, desc: str) -> None:
-            pass
+            self.bar = tqdm(total=total, desc="starting", unit="notebook", leave=True)
 
-        def update(self, n: int = 1) -> None:
-            pass
+    def _describe(self) -> None:
+        if self.bar is not None:
+            self.bar.set_description(", ".join(self.running) or self.last, refresh=True)
 
-        def close(self) -> None:
-            pass
+    def started(self, path: Path) -> None:
+        with self.lock:
+            self.running.append(path.stem)
+            self.last = path.stem
+            self._describe()
 
-    return _Quiet()
+    def finished(self, path: Path) -> None:
+        with self.lock:
+            if path.stem in self.running:
+                self.running.remove(path.stem)
+            self._describe()
+            if self.bar is not None:
+                self.bar.update(1)
 
-
-def _write_index(out: Path, written: list[Path]) -> Path:
-    items = "".join(f"<li><a href='{p.name}'>{html.escape(p.stem)}</a></li>" for p in written)
-    index = out / "index.html"
-    index.write_text(
-        "<!DOCTYPE html><html><head><meta charset='utf-8'><title>costtrend_nb reports</title>"
-        f"</head><body><h1>costtrend_nb reports</h1><ul>{items}</ul>"
-        f"<p style='color:#555'>costtrend_nb {html.escape(__version__)}</p></body></html>",
-        encoding="utf-8",
-    )
-    return index
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
 
 
 def record_of(path: Path) -> dict[str, Any] | None:

@@ -111,9 +111,14 @@ def test_widget_state_and_views_are_stripped_before_export():
     assert "<script" not in body  # neither require.js, MathJax, mermaid nor the widget loader
 
 
-def test_report_command_prints_no_kernel_warning(tmp_path, capfd):
+def test_report_command_prints_no_kernel_warning_and_one_bar(tmp_path, capfd, monkeypatch):
+    monkeypatch.delenv("COSTTREND_NB_PROGRESS", raising=False)
     assert cli.main(["report", "00", "--demo", "-o", str(tmp_path)]) == 0
     captured = capfd.readouterr()
     assert "without encryption" not in captured.err + captured.out
     assert "IPKernelApp" not in captured.err + captured.out
+    assert "WARNING" not in captured.err.upper()
+    # one bar, redrawn in place (carriage returns) on one line, naming the notebook
+    bars = [line for line in captured.err.split("\n") if "notebook" in line and "|" in line]
+    assert len(bars) <= 1 and "00-getting-started" in bars[0]
     assert (tmp_path / "00-getting-started.html").is_file()
