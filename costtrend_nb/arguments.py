@@ -254,6 +254,44 @@ def _add_cache(commands: Any) -> None:
     )
 
 
+def _add_summary(commands: Any) -> None:
+    summary = commands.add_parser(
+        "summary",
+        help="print the executive summary; exit 3 when a --fail-on condition holds",
+        description="Spend month to date (like for like), the last complete week, where the "
+        "month will land, the drivers of the change, unusual days and the top departments, "
+        "from the daily spend of the DAYS days before --end. Exit status 3 when a --fail-on "
+        "condition holds (after printing the summary, one line per alert on standard error), "
+        "so a scheduled job can alert.",
+    )
+    form = summary.add_mutually_exclusive_group()
+    form.add_argument("--json", action="store_true", help="print the summary as JSON")
+    form.add_argument("--markdown", action="store_true", help="print it as Markdown")
+    summary.add_argument(
+        "--budget", type=_real(0), default=None, help="this month's budget in CNY, e.g. 78000"
+    )
+    summary.add_argument(
+        "--fail-on",
+        type=_csv_list,
+        default=[],
+        help="exit 3 when one holds: over-budget (needs --budget), anomaly[:DAYS], "
+        "spend-up[:PCT] (default 20), week-up[:PCT]; e.g. over-budget,anomaly:3,spend-up:20",
+    )
+    summary.add_argument(
+        "--end", default=None, help="range end, exclusive (default: after the running day)"
+    )
+    summary.add_argument(
+        "--days", type=_whole(1, 3660), default=210, help="days of history (default 210)"
+    )
+    summary.add_argument("--tz", default="Asia/Shanghai", help="IANA time zone (Asia/Shanghai)")
+    summary.add_argument("--model-types", type=_names, default=None, help="e.g. Chat,TTS")
+    summary.add_argument(
+        "--client-ids", type=_department_ids, default=None, help="department ids, e.g. 10002"
+    )
+    summary.add_argument("--lang", default="en", help="en or zh (simplified Chinese)")
+    _client_options(summary)
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of ``costtrend-nb``; its usage errors raise :class:`QueryError`.
 
@@ -264,6 +302,13 @@ def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog=PROG, description="Fetch and report Alibaba Cloud Model Router spend.")
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    for add in (_add_fetch, _add_departments, _add_report, _add_emulator, _add_cache):
+    for add in (
+        _add_fetch,
+        _add_departments,
+        _add_report,
+        _add_summary,
+        _add_emulator,
+        _add_cache,
+    ):
         add(commands)
     return parser

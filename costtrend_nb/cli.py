@@ -6,10 +6,13 @@ Examples::
     costtrend-nb departments
     costtrend-nb emulator --port 8080 --latency-ms 20
     costtrend-nb report --demo -o reports
+    costtrend-nb summary --markdown --budget 78000 --fail-on over-budget,anomaly:3
     costtrend-nb cache info
 
 Exit status: 0 done, 1 an error from the service (or a file that could not be written),
-2 bad input (nothing was sent), 130 interrupted. Every error is one line on standard error.
+2 bad input (nothing was sent), 3 ``summary`` printed the summary and a ``--fail-on``
+condition holds (one ``alert:`` line each on standard error), 130 interrupted. Every error is
+one line on standard error.
 """
 
 from __future__ import annotations
@@ -248,6 +251,45 @@ def _check_departments_exist(ids: Sequence[int], client: Any) -> None:
         )
 
 
+def _run_summary(args: argparse.Namespace) -> int:
+    import json
+
+    from .lang import check_lang
+    from .overview import fetch_summary
+    from .query import TrendQuery, to_timestamp
+    from .summary import parse_conditions
+
+    lang = check_lang(args.lang)
+    conditions = parse_conditions(args.fail_on)
+    if any(c.name == "over-budget" for c in conditions) and args.budget is None:
+        raise QueryError("--fail-on over-budget needs a budget: pass --budget N (CNY).")
+    filters = {"tz": args.tz, "model_types": args.model_types, "client_ids": args.client_ids}
+    TrendQuery("2025-01-01", "2025-01-02", granularity="daily", **filters)  # every filter
+    if args.end is not None:
+        to_timestamp(args.end, args.tz, name="--end")
+    with _make_client(args) as client:
+        if args.client_ids:
+            _check_departments_exist(args.client_ids, client)
+        summary = fetch_summary(
+            client,
+            end=args.end,
+            budget=args.budget,
+            lang=lang,
+            days=args.days,
+            **filters,
+        )
+    if args.json:
+        print(json.dumps(summary.to_dict(), ensure_ascii=False, indent=2))
+    elif args.markdown:
+        print(summary.to_markdown())
+    else:
+        print(summary.to_text())
+    alerts = summary.alerts(conditions)
+    for alert in alerts:
+        print(f"{PROG}: alert: {_one_line(alert)}", file=sys.stderr)
+    return 3 if alerts else 0
+
+
 def _run_emulator(args: argparse.Namespace) -> int:
     from .emulator import DEMO_ACCESS_KEY_ID, DEMO_NOW, Emulator, EmulatorServer, Faults
     from .query import to_timestamp
@@ -304,6 +346,7 @@ COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
     "fetch": _run_fetch,
     "departments": _run_departments,
     "report": _run_report,
+    "summary": _run_summary,
     "emulator": _run_emulator,
     "cache": _run_cache,
 }
@@ -325,7 +368,8 @@ def _parse(argv: Sequence[str] | None) -> argparse.Namespace | int:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run ``costtrend-nb``; returns the exit status (2 bad input, 1 other errors, 130 Ctrl-C).
+    """Run ``costtrend-nb``; returns the exit status (2 bad input, 1 other errors, 3 an alert
+    of ``summary --fail-on``, 130 Ctrl-C).
 
     Warnings are shown as one line each when the command ends; a command refused for bad input
     shows only its error line.
