@@ -206,9 +206,10 @@ def _add_report(commands: Any) -> None:
     report = commands.add_parser(
         "report",
         help="run the analysis notebooks and export self-contained HTML reports",
-        description="Run notebooks with papermill (figures drawn, no widgets) and export each "
-        "as one self-contained HTML file, with a table of contents and a provenance footer. "
-        "Every parameter is checked before any notebook starts.",
+        description="Run notebooks (figures drawn, no widgets) and export each as one "
+        "self-contained HTML file, with a table of contents and a provenance footer, plus an "
+        "index.html that opens with the executive summary. Every parameter is checked before "
+        "any notebook starts.",
     )
     report.add_argument(
         "notebooks", nargs="*", help="notebook names or prefixes, e.g. 01 (default: all)"
@@ -216,6 +217,12 @@ def _add_report(commands: Any) -> None:
     report.add_argument("-o", "--output", default="reports", help="folder for the reports")
     _query_options(report, report=True)
     report.add_argument("--demo", action="store_true", help="use the built-in demo data")
+    report.add_argument(
+        "--budget",
+        type=_real(0),
+        default=None,
+        help="this month's budget in CNY: the index shows P(over budget)",
+    )
 
 
 def _add_emulator(commands: Any) -> None:

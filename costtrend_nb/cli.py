@@ -22,6 +22,7 @@ import logging
 import sys
 import warnings
 from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -172,23 +173,46 @@ def _run_report(args: argparse.Namespace) -> int:
 
     paths = _check_report(args)
     began = time.perf_counter()
-    written = render_reports(
-        paths,
-        args.output,
-        start=args.start,
-        end=args.end,
-        tz=args.tz,
-        granularity=args.granularity,
-        model_types=args.model_types,
-        client_ids=args.client_ids,
-        demo=True if args.demo else None,
-    )
+    with ThreadPoolExecutor(1) as pool:  # the index's summary, while the notebooks run
+        summary = pool.submit(_report_summary, args)
+        written = render_reports(
+            paths,
+            args.output,
+            start=args.start,
+            end=args.end,
+            tz=args.tz,
+            granularity=args.granularity,
+            model_types=args.model_types,
+            client_ids=args.client_ids,
+            demo=True if args.demo else None,
+            summary=summary,
+        )
     seconds = time.perf_counter() - began
     for path in written:
         print(Path(path).resolve())
     index = (Path(args.output) / "index.html").resolve()
     print(f"{len(written)} report(s) in {seconds:.1f}s; index: {index}", file=sys.stderr)
     return 0
+
+
+def _report_summary(args: argparse.Namespace) -> Any:
+    """The summary heading the index; None (the index says so) when it cannot be computed."""
+    from .client import CostTrendClient
+    from .overview import fetch_summary
+
+    try:
+        with CostTrendClient(_credentials(args.demo), demo=args.demo) as client:
+            return fetch_summary(
+                client,
+                end=args.end,
+                tz=args.tz or "Asia/Shanghai",
+                model_types=args.model_types,
+                client_ids=args.client_ids,
+                budget=args.budget,
+            )
+    except CostTrendError as err:
+        logging.getLogger("costtrend_nb").warning("no summary for the index: %s", err)
+        return None
 
 
 def _check_report(args: argparse.Namespace) -> list[Path]:

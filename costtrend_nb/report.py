@@ -345,7 +345,8 @@ def render_reports(
 
     Parameters left as None keep the notebooks' own defaults. Notebooks run side by side,
     ``min(notebooks, cores, 4)`` kernels at a time; the paths come back in the order given.
-    ``summary`` (from :func:`costtrend_nb.overview.fetch_summary`) heads the index.
+    ``summary`` (from :func:`costtrend_nb.overview.fetch_summary`, or a ``Future`` of one, so it
+    can be computed while the notebooks run) heads the index.
 
     Raises:
         ReportError: a notebook failed (the message names the notebook, the cell and the error).
@@ -375,6 +376,8 @@ def render_reports(
         )  # fmt: skip
     finally:
         bar.close()
+    if hasattr(summary, "result"):  # a concurrent.futures.Future
+        summary = summary.result()
     reportindex.write_index(
         out, [entry for _, entry, _ in done], summary=summary,
         demo=any(demo for _, _, demo in done),

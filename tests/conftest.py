@@ -26,6 +26,9 @@ for _name in list(os.environ):
 os.environ["HOME"] = tempfile.mkdtemp(prefix="costtrend-test-home-")
 os.environ["ALIBABA_CLOUD_ECS_METADATA_DISABLED"] = "true"
 os.environ["COSTTREND_NB_PROGRESS"] = "0"
+# one BLAS thread for the kernels and commands the tests start: on 2 cores, OpenBLAS threads
+# fighting each other slow every forecast fit several times over
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 
 # Draw without a screen in this process only: an MPLBACKEND variable would reach the notebook
 # kernels too, and their inline figures would vanish.

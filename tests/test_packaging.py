@@ -68,7 +68,8 @@ def test_every_range_admits_the_pinned_version():
     pins = {
         _normalise(name): version
         for name, version in (
-            line.split("==") for line in (ROOT / "constraints.txt").read_text().splitlines()
+            line.split("==")
+            for line in (ROOT / "constraints.txt").read_text().splitlines()
             if "==" in line
         )
     }

@@ -113,8 +113,11 @@ def test_widget_state_and_views_are_stripped_before_export():
 
 def test_report_command_prints_no_kernel_warning_and_one_bar(tmp_path, capfd, monkeypatch):
     monkeypatch.delenv("COSTTREND_NB_PROGRESS", raising=False)
-    assert cli.main(["report", "00", "--demo", "-o", str(tmp_path)]) == 0
+    assert cli.main(["report", "00", "--demo", "--budget", "78000", "-o", str(tmp_path)]) == 0
     captured = capfd.readouterr()
+    index = (tmp_path / "index.html").read_text(encoding="utf-8")
+    assert "Month to date" in index and "¥47,701.46" in index and "Demo data" in index
+    assert "78,000" in index  # the budget reaches the summary heading the index
     assert "without encryption" not in captured.err + captured.out
     assert "IPKernelApp" not in captured.err + captured.out
     assert "WARNING" not in captured.err.upper()
