@@ -81,9 +81,13 @@ def chromium_executable() -> str:
     return found
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser(chromium_executable: str) -> Iterator[Any]:
-    """Headless Debian Chromium, without its sandbox (which fails as root and in CI containers)."""
+    """Headless Debian Chromium, without its sandbox (which fails as root and in CI containers).
+
+    Per module, not per session: Playwright's sync API keeps an event loop running in the main
+    thread while it is open, and every later ``asyncio.run`` (the async client's tests) would
+    fail with "cannot be called from a running event loop"."""
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:
@@ -107,7 +111,7 @@ def demo_reports(
     return {path.name: path for path in [*paths, out / "index.html"]}
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def open_offline(browser: Any, demo_reports: dict[str, Path]) -> Iterator[Callable[..., Visit]]:
     """Open a rendered page (once per name and viewport) with every request but its own blocked."""
     visits: dict[tuple[str, bool], Visit] = {}
