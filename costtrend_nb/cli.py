@@ -201,7 +201,8 @@ def _report_summary(args: argparse.Namespace) -> Any:
     from .overview import fetch_summary
 
     try:
-        with CostTrendClient(_credentials(args.demo), demo=args.demo) as client:
+        # no bar of its own: the report's one bar names the notebooks
+        with CostTrendClient(_credentials(args.demo), demo=args.demo, progress=False) as client:
             return fetch_summary(
                 client,
                 end=args.end,
