@@ -156,7 +156,7 @@ ROOMS = {
     "reportpage": set(),
     "reportindex": {"__init__", "reportkernel", "reportpage", "summary"},
     "output": {"__init__", "errors"},
-    "summary": {"_version", "analysis", "errors", "lang", "tables"},
+    "summary": {"summary", "_version", "analysis", "errors", "lang", "tables"},
     "overview": {"errors", "query", "summary"},
     "arguments": {"__init__", "errors", "output"},
     "cli": {
