@@ -218,6 +218,12 @@ def _add_report(commands: Any) -> None:
     _query_options(report, report=True)
     report.add_argument("--demo", action="store_true", help="use the built-in demo data")
     report.add_argument(
+        "--lang",
+        default=None,
+        help="en or zh: titles, labels, table headers and the index in Chinese (needs a CJK "
+        "font, e.g. fonts-noto-cjk; without one, figures fall back to English with a warning)",
+    )
+    report.add_argument(
         "--budget",
         type=_real(0),
         default=None,

@@ -186,6 +186,7 @@ def _run_report(args: argparse.Namespace) -> int:
             client_ids=args.client_ids,
             demo=True if args.demo else None,
             summary=summary,
+            lang=args.lang,
         )
     seconds = time.perf_counter() - began
     for path in written:
@@ -210,6 +211,7 @@ def _report_summary(args: argparse.Namespace) -> Any:
                 model_types=args.model_types,
                 client_ids=args.client_ids,
                 budget=args.budget,
+                lang=args.lang or "en",
             )
     except CostTrendError as err:
         logging.getLogger("costtrend_nb").warning("no summary for the index: %s", err)
@@ -219,9 +221,12 @@ def _report_summary(args: argparse.Namespace) -> Any:
 def _check_report(args: argparse.Namespace) -> list[Path]:
     """Check every parameter of ``report`` before any kernel starts; returns the notebooks."""
     from .client import CostTrendClient
+    from .lang import check_lang
     from .report import find_notebooks
 
     paths = find_notebooks(args.notebooks or None)
+    if args.lang is not None:
+        args.lang = check_lang(args.lang)
     credentials = _credentials(args.demo)
     with CostTrendClient(credentials, demo=args.demo) as client:
         for path in paths:

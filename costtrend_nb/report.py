@@ -45,7 +45,7 @@ __all__ = [
 
 PROVENANCE_MIME = "application/vnd.costtrend-nb.provenance+json"
 WIDGET_VIEW_MIME = "application/vnd.jupyter.widget-view+json"
-PARAMETERS = ("start", "end", "tz", "granularity", "model_types", "client_ids", "demo")
+PARAMETERS = ("start", "end", "tz", "granularity", "model_types", "client_ids", "demo", "lang")
 
 
 def data_hash(df: pd.DataFrame) -> str:
@@ -340,10 +340,12 @@ def render_reports(
     progress: bool | None = None,
     timeout: int = 600,
     summary: Any = None,
+    lang: str | None = None,
 ) -> list[Path]:
     """Run notebooks and write one self-contained HTML report each, plus an ``index.html``.
 
-    Parameters left as None keep the notebooks' own defaults. Notebooks run side by side,
+    Parameters left as None keep the notebooks' own defaults; ``lang="zh"`` draws titles,
+    labels, table headers and the index in Chinese. Notebooks run side by side,
     ``min(notebooks, cores, 4)`` kernels at a time; the paths come back in the order given.
     ``summary`` (from :func:`costtrend_nb.overview.fetch_summary`, or a ``Future`` of one, so it
     can be computed while the notebooks run) heads the index.
@@ -356,7 +358,7 @@ def render_reports(
     parameters = _parameters(
         {"start": start, "end": end, "tz": tz, "granularity": granularity,
          "model_types": list(model_types) if model_types else None,
-         "client_ids": list(client_ids) if client_ids else None, "demo": demo}
+         "client_ids": list(client_ids) if client_ids else None, "demo": demo, "lang": lang}
     )  # fmt: skip
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
@@ -380,7 +382,7 @@ def render_reports(
         summary = summary.result()
     reportindex.write_index(
         out, [entry for _, entry, _ in done], summary=summary,
-        demo=any(demo for _, _, demo in done),
+        demo=any(demo for _, _, demo in done), lang=lang or "en",
     )  # fmt: skip
     return [target for target, _, _ in done]
 

@@ -257,3 +257,8 @@ def test_warnings_are_one_line_each_and_a_refusal_shows_only_its_error(capsys, t
     assert lines[1].startswith("costtrend-nb: warning: ") and "off the hourly" in lines[1]
     code = cli.main([*off_grid, "--client-ids", "99999", "-o", str(tmp_path / "y.csv")])
     refused(capsys, code, "99999")
+
+
+def test_an_unknown_report_language_is_refused_before_any_kernel(tmp_path, capsys, no_kernel):
+    assert cli.main(["report", "01", "--demo", "--lang", "fr", "-o", str(tmp_path)]) == 2
+    assert "'en' or 'zh'" in capsys.readouterr().err and no_kernel == []

@@ -125,3 +125,19 @@ def test_report_command_prints_no_kernel_warning_and_one_bar(tmp_path, capfd, mo
     bars = [line for line in captured.err.split("\n") if "notebook" in line and "|" in line]
     assert len(bars) <= 1 and "00-getting-started" in bars[0]
     assert (tmp_path / "00-getting-started.html").is_file()
+
+
+def test_report_in_chinese(tmp_path, capsys):
+    """--lang zh: figures (their alt text), table headers and the index in the vendor's terms."""
+    from bs4 import BeautifulSoup
+
+    assert cli.main(["report", "01", "--demo", "--lang", "zh", "-o", str(tmp_path)]) == 0
+    page = BeautifulSoup(
+        (tmp_path / "01-period-over-period.html").read_text("utf-8"), "html.parser"
+    )
+    alts = [img["alt"] for img in page.find_all("img")]
+    assert alts and all("消费金额" in alt for alt in alts)
+    headers = {th.get_text() for th in page.find_all("th")}
+    assert {"上期", "本期", "变化率"} <= headers and "Previous" not in headers
+    index = BeautifulSoup((tmp_path / "index.html").read_text("utf-8"), "html.parser")
+    assert "模型路由消费报告" in index.find("h1").get_text() and "本月截至目前" in index.get_text()
