@@ -131,12 +131,15 @@ def test_report_in_chinese(tmp_path, capsys):
     """--lang zh: figures (their alt text), table headers and the index in the vendor's terms."""
     from bs4 import BeautifulSoup
 
+    from costtrend_nb import lang
+
     assert cli.main(["report", "01", "--demo", "--lang", "zh", "-o", str(tmp_path)]) == 0
     page = BeautifulSoup(
         (tmp_path / "01-period-over-period.html").read_text("utf-8"), "html.parser"
     )
     alts = [img["alt"] for img in page.find_all("img")]
-    assert alts and all("消费金额" in alt for alt in alts)
+    if lang.cjk_font() is not None:  # without one, figures fall back to English (tested in test_zh)
+        assert alts and all("消费金额" in alt for alt in alts)
     headers = {th.get_text() for th in page.find_all("th")}
     assert {"上期", "本期", "变化率"} <= headers and "Previous" not in headers
     index = BeautifulSoup((tmp_path / "index.html").read_text("utf-8"), "html.parser")
