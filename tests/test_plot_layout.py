@@ -17,12 +17,6 @@ from .layout import assert_no_text_overlap
 R_AND_D = 10002
 
 
-@pytest.fixture(autouse=True)
-def close_figures():
-    yield
-    plt.close("all")
-
-
 @pytest.fixture(scope="module")
 def client():
     return CostTrendClient.demo()

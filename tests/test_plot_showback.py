@@ -16,12 +16,6 @@ from .layout import assert_no_text_overlap
 CHAT = MODEL_TYPE_COLORS["Chat"]
 
 
-@pytest.fixture(autouse=True)
-def close_figures():
-    yield
-    plt.close("all")
-
-
 @pytest.fixture(scope="module")
 def client():
     return CostTrendClient.demo()

@@ -134,36 +134,21 @@ def _headline(ax: Any, title: str, subtitle: str, data: Any = None, lang: str = 
     pixels = (_width_in(ax) - 0.15) * float(ax.figure.dpi) - _left_margin(ax, renderer)
     small = FontProperties(size=9)
     offset = 5.0  # points above the axes
+
+    def stack(text: str, color: str, gid: str, gap: float) -> None:
+        """One small grey (or red) line block right above what is stacked so far."""
+        nonlocal offset
+        text = _wrap(text, pixels, small, renderer)
+        ax.annotate(
+            text, xy=(0, 1), xycoords="axes fraction", xytext=(0, offset),
+            textcoords="offset points", ha="left", va="bottom", fontsize=9, color=color, gid=gid,
+        )  # fmt: skip
+        offset += 11.5 * (text.count("\n") + 1) + gap
+
     missing = list(getattr(data, "attrs", {}).get("missing_series") or [])
     if missing:
-        notice = _wrap(_partial_text(missing, lang), pixels, small, renderer)
-        ax.annotate(
-            notice,
-            xy=(0, 1),
-            xycoords="axes fraction",
-            xytext=(0, offset),
-            textcoords="offset points",
-            ha="left",
-            va="bottom",
-            fontsize=9,
-            color="#B00020",
-            gid=PARTIAL_GID,
-        )
-        offset += 11.5 * (notice.count("\n") + 1) + 3
-    subtitle = _wrap(subtitle, pixels, small, renderer)
-    ax.annotate(
-        subtitle,
-        xy=(0, 1),
-        xycoords="axes fraction",
-        xytext=(0, offset),
-        textcoords="offset points",
-        ha="left",
-        va="bottom",
-        fontsize=9,
-        color=_GREY,
-        gid=SUBTITLE_GID,
-    )
-    offset += 11.5 * (subtitle.count("\n") + 1) + 5
+        stack(_partial_text(missing, lang), "#B00020", PARTIAL_GID, gap=3)
+    stack(subtitle, _GREY, SUBTITLE_GID, gap=5)
     big = FontProperties(size=_rc("axes.titlesize"), weight=_rc("axes.titleweight"))
     ax.set_title(_wrap(title, pixels, big, renderer), pad=offset, x=0.0, ha="left")
 
