@@ -31,7 +31,15 @@ from typing import Any, TypeVar
 
 from .errors import CostTrendError
 
-__all__ = ["SETUP_TAG", "ReportError", "parameters_cell", "run_notebooks", "worker_count"]
+__all__ = [
+    "SETUP_TAG",
+    "ReportError",
+    "dispatch_order",
+    "parameters_cell",
+    "run_notebooks",
+    "stored_seconds",
+    "worker_count",
+]
 
 SETUP_TAG = "costtrend-report-setup"
 INJECTED_TAG = "injected-parameters"  # papermill's name for the same cell
@@ -52,6 +60,54 @@ def worker_count(notebooks: int) -> int:
         1
     """
     return max(1, min(notebooks, os.cpu_count() or 2, MAX_WORKERS))
+
+
+def stored_seconds(path: str | Path) -> float | None:
+    """How long the notebook's stored run took: the sum of its cells' execution times, from
+    the timing nbclient records in each cell (``make notebook-outputs`` stores it); None when
+    the notebook carries none.
+
+    Example:
+        >>> import json, tempfile
+        >>> cell = {"cell_type": "code", "source": "", "outputs": [], "execution_count": 1,
+        ...         "metadata": {"execution": {"iopub.execute_input": "2026-12-04T10:00:00Z",
+        ...                                    "shell.execute_reply": "2026-12-04T10:00:02.5Z"}}}
+        >>> with tempfile.NamedTemporaryFile("w", suffix=".ipynb", delete=False) as f:
+        ...     json.dump({"cells": [cell, cell]}, f)
+        >>> stored_seconds(f.name)
+        5.0
+    """
+    import datetime as dt
+    import json
+
+    try:
+        cells = json.loads(Path(path).read_text(encoding="utf-8")).get("cells", [])
+    except (OSError, ValueError, AttributeError):
+        return None
+    total, timed = 0.0, False
+    for cell in cells:
+        timing = cell.get("metadata", {}).get("execution", {}) if isinstance(cell, dict) else {}
+        try:
+            started = dt.datetime.fromisoformat(timing["iopub.execute_input"])
+            ended = dt.datetime.fromisoformat(timing["shell.execute_reply"])
+        except (KeyError, TypeError, ValueError):
+            continue
+        total += max((ended - started).total_seconds(), 0.0)
+        timed = True
+    return total if timed else None
+
+
+def dispatch_order(costs: Sequence[float | None]) -> list[int]:
+    """The order in which to start notebooks: longest first (the last one to start is then
+    short, so the kernels finish close together), those of unknown length before all others,
+    ties in the order given.
+
+    Example:
+        >>> dispatch_order([2.0, 6.0, None, 4.0])
+        [2, 1, 3, 0]
+    """
+    known = [cost if cost is not None else float("inf") for cost in costs]
+    return sorted(range(len(known)), key=lambda i: -known[i])
 
 
 def parameters_cell(parameters: Mapping[str, Any]) -> str:
@@ -271,7 +327,9 @@ def run_notebooks(
     on_done: Callable[[Path], None] = lambda path: None,
 ) -> list[T]:
     """Run the notebooks, side by side, and return ``finish(path, executed_notebook)`` for each,
-    in the order given.
+    in the order given. They start longest first (:func:`dispatch_order`, by
+    :func:`stored_seconds`): with 2 kernels and five notebooks, in the order given one kernel
+    was left with 11 s of work and the other with 7.
 
     Raises:
         ReportError: a cell raised; the message names the notebook and the cell.
@@ -279,8 +337,8 @@ def run_notebooks(
     import asyncio
 
     jobs: queue.SimpleQueue[tuple[int, Path]] = queue.SimpleQueue()
-    for index, path in enumerate(paths):
-        jobs.put((index, Path(path)))
+    for index in dispatch_order([stored_seconds(path) for path in paths]):
+        jobs.put((index, Path(paths[index])))
     results: dict[int, Any] = {}
     pool = _Pool()
     count = workers or worker_count(len(paths))

@@ -197,3 +197,50 @@ def test_forecasts_run_on_the_statsmodels_014_simulate_signature(
     after = forecast(demo_daily, "total_amount", "7D")
     pd.testing.assert_frame_equal(before, after)
     assert len(forecast(demo_hourly, "total_amount", "1D", by="model_type")) == 48
+
+
+def test_a_backtest_fits_each_distinct_history_once():
+    """8 folds of 14 days calibrate on origins the next folds share: 15 fits, not 56."""
+    from dataclasses import dataclass
+
+    from costtrend_nb.analysis.engines import fit_once
+
+    seen: list[int] = []
+
+    @dataclass
+    class Counting(SeasonalNaiveForecaster):
+        tag: str = "counting"
+
+        def fit(self, y):
+            seen.append(len(y))
+            return super().fit(y)
+
+    df = make_frame("2026-03-01", "2026-11-20", {("Chat", None, "total_amount"): weekly(200)})
+    first = backtest(df, "total_amount", 14, folds=8, engine=Counting())
+    assert len(seen) == len(set(seen)) == 15
+    again = backtest(df, "total_amount", 14, folds=8, engine=Counting())
+    assert len(seen) == 15  # remembered across calls too, and the scores are the same
+    pd.testing.assert_frame_equal(first, again)
+    assert fit_once(Counting(), np.arange(30.0)) is fit_once(Counting(), np.arange(30.0))
+    assert fit_once(Counting(), np.arange(30.0)) is not fit_once(Counting(), np.arange(31.0))
+
+
+def test_an_engine_whose_settings_cannot_be_hashed_is_fitted_every_time():
+    from dataclasses import dataclass, field
+
+    from costtrend_nb.analysis.engines import fit_once
+
+    @dataclass
+    class Listed(SeasonalNaiveForecaster):
+        extra: list = field(default_factory=list)
+
+    y = np.arange(1.0, 40.0)
+    assert fit_once(Listed(), y) is not fit_once(Listed(), y)
+
+
+def test_the_80_percent_z_is_the_normal_quantile():
+    from scipy.stats import norm
+
+    from costtrend_nb.analysis.forecast import _Z80
+
+    assert float(norm.ppf(0.9)) == _Z80

@@ -159,6 +159,7 @@ ROOMS = {
     "summary": {"summary", "_version", "analysis", "errors", "lang", "tables"},
     "overview": {"errors", "query", "summary"},
     "arguments": {"__init__", "errors", "output"},
+    "_entry": {"cli"},
     "cli": {
         "__init__",
         "arguments",

@@ -360,6 +360,49 @@ def test_a_reused_kernel_starts_each_notebook_clean(tmp_path):
     assert "once per notebook" in seen[1]  # the first notebook's filter is gone
 
 
+def test_report_kernels_draw_each_figure_once_for_the_page(tmp_path):
+    """pyplot's after-cell redraw of every figure was a wasted 1x draw (a fifth of a report)."""
+    from costtrend_nb.reportrun import run_notebooks
+
+    path = _write_notebook(
+        tmp_path / "a.ipynb",
+        "import matplotlib.pyplot as plt\n"
+        "fig, ax = plt.subplots(layout='constrained')\n"
+        "draws = []\n"
+        "fig.canvas.mpl_connect('draw_event', lambda event: draws.append(event))\n"
+        "_ = ax.plot([1, 2])",
+        "print(len(draws))",
+    )
+
+    def outputs(path, nb):
+        return [o.get("text", "") for c in nb.cells for o in c.get("outputs", [])]
+
+    (seen,) = run_notebooks([path], {"demo": True}, finish=outputs, workers=1)
+    # one draw for the layout and one for the 2x PNG, both inside print_figure
+    assert seen[-1] == "2\n"
+
+
+def test_notebooks_start_longest_first_and_come_back_in_order(tmp_path):
+    import nbformat
+
+    from costtrend_nb.reportrun import run_notebooks
+
+    paths = [_write_notebook(tmp_path / f"{name}.ipynb", "x = 1") for name in "abc"]
+    for path, seconds in zip(paths, ["1", "3", "2"], strict=True):
+        nb = nbformat.read(str(path), as_version=4)
+        nb.cells[-1].metadata["execution"] = {
+            "iopub.execute_input": "2026-12-04T10:00:00Z",
+            "shell.execute_reply": f"2026-12-04T10:00:0{seconds}Z",
+        }
+        nbformat.write(nb, str(path))
+    started: list[str] = []
+    names = run_notebooks(
+        paths, {}, finish=lambda path, nb: path.stem, workers=1,
+        on_start=lambda path: started.append(path.stem),
+    )  # fmt: skip
+    assert started == ["b", "c", "a"] and names == ["a", "b", "c"]
+
+
 def test_a_failing_cell_is_named(tmp_path):
     from costtrend_nb.report import ReportError
 

@@ -18,10 +18,13 @@ Another engine (say, a gradient-boosting one behind an optional extra) only need
 
 from __future__ import annotations
 
+import hashlib
+import threading
 import warnings
 from abc import ABC, abstractmethod
-from collections.abc import Callable
-from dataclasses import dataclass, field
+from collections import OrderedDict
+from collections.abc import Callable, Hashable
+from dataclasses import astuple, dataclass, field, is_dataclass
 from typing import Any
 
 import numpy as np
@@ -33,6 +36,7 @@ __all__ = [
     "MSTLForecaster",
     "SeasonalNaiveForecaster",
     "Transform",
+    "fit_once",
 ]
 
 OUTLIER_Z = 5.0  # robust z-score beyond which a history point is treated as an outlier
@@ -86,6 +90,45 @@ class Forecaster(ABC):
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(season={self.season})"
+
+
+FITS_KEPT = 64  # fitted models remembered per process (a backtest of 8 folds needs 15)
+_fits: OrderedDict[Hashable, Fit] = OrderedDict()
+_fits_lock = threading.Lock()
+
+
+def fit_once(engine: Forecaster, y: np.ndarray) -> Fit:
+    """``engine.fit(y)``, remembered for the same engine settings and the same history.
+
+    A fit is a pure function of both, and backtests refit the same histories again and again:
+    each fold's calibration refits origins that the next folds use too (8 folds of 14 days
+    need 15 distinct fits, not 56), and a forecast, its backtest and the month-end landing of
+    one notebook share most of theirs. Engines that are not dataclasses are not remembered.
+
+    Example:
+        >>> y = np.arange(1.0, 40.0)
+        >>> fit_once(SeasonalNaiveForecaster(), y) is fit_once(SeasonalNaiveForecaster(), y)
+        True
+    """
+    if not is_dataclass(engine):
+        return engine.fit(y)
+    values = np.ascontiguousarray(y, dtype=float)
+    digest = hashlib.blake2b(values.tobytes(), digest_size=16).digest()
+    key = (type(engine), astuple(engine), len(values), digest)
+    try:
+        hash(key)
+    except TypeError:  # settings a user's engine keeps in a list, say
+        return engine.fit(values)
+    with _fits_lock:
+        if key in _fits:
+            _fits.move_to_end(key)
+            return _fits[key]
+    fit = engine.fit(values)
+    with _fits_lock:
+        _fits[key] = fit
+        while len(_fits) > FITS_KEPT:
+            _fits.popitem(last=False)
+    return fit
 
 
 def _robust_clip(residual: np.ndarray) -> np.ndarray:
