@@ -108,3 +108,14 @@ def close_figures() -> Iterator[None]:
 
     if "matplotlib.pyplot" in sys.modules:
         sys.modules["matplotlib.pyplot"].close("all")
+
+
+@pytest.fixture(scope="session")
+def demo_report_pages(tmp_path_factory: pytest.TempPathFactory) -> list[Path]:
+    """The demo reports, rendered once for the whole run (the slowest step of the suite): their
+    paths in the notebooks' order, then the index. Tests read them; none may change them."""
+    from costtrend_nb.report import render_reports
+
+    out = tmp_path_factory.mktemp("demo-reports")
+    paths = render_reports(None, out, demo=True, progress=False)
+    return [*paths, out / "index.html"]

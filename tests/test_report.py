@@ -22,11 +22,10 @@ FIGURES = {
 
 
 @pytest.fixture(scope="module")
-def reports(tmp_path_factory):
-    out = tmp_path_factory.mktemp("reports")
-    paths = render_reports(None, out, demo=True, progress=False)
+def reports(demo_report_pages):
+    *paths, index = demo_report_pages
     assert [p.stem for p in paths] == [p.stem for p in find_notebooks()]  # the order given
-    return {p.stem: p.read_text(encoding="utf-8") for p in paths}, out
+    return {p.stem: p.read_text(encoding="utf-8") for p in paths}, index.parent
 
 
 class Checker(HTMLParser):

@@ -6,7 +6,7 @@ from html.parser import HTMLParser
 import pytest
 
 from costtrend_nb import cli, report
-from costtrend_nb.report import find_notebooks, render_reports
+from costtrend_nb.report import find_notebooks
 
 URL = re.compile(r"^\s*(?:[a-z][a-z0-9+.-]*:)?//", re.I)  # http(s)://, //host, any scheme://
 JS_URL = re.compile(
@@ -17,10 +17,8 @@ JS_URL = re.compile(
 
 
 @pytest.fixture(scope="module")
-def pages(tmp_path_factory):
-    out = tmp_path_factory.mktemp("offline")
-    paths = render_reports(None, out, demo=True, progress=False)
-    return {p.name: p.read_text(encoding="utf-8") for p in [*paths, out / "index.html"]}
+def pages(demo_report_pages):
+    return {p.name: p.read_text(encoding="utf-8") for p in demo_report_pages}
 
 
 class Fetches(HTMLParser):
