@@ -34,6 +34,7 @@ from .catalogue import METRICS
 from .errors import QueryError
 
 __all__ = [
+    "DEMO_NOTICE",
     "LANGS",
     "TERMS",
     "CJKFontWarning",
@@ -52,6 +53,11 @@ __all__ = [
 _log = logging.getLogger(__name__)
 
 LANGS: tuple[str, ...] = ("en", "zh")
+
+# the banner of every page built from the demo (reports, index, summary); t() translates it
+DEMO_NOTICE = (
+    "Demo data: synthetic numbers from the built-in emulator, not an organisation's real spend."
+)
 
 # Spellings accepted for each language (case-insensitive, "-" and "_" alike). Traditional
 # Chinese (zh-TW, zh-HK, zh-Hant) is refused rather than shown in simplified characters.

@@ -312,7 +312,7 @@ def _footer(record: dict[str, Any] | None, path: Path) -> str:
     return f"<footer class='costtrend-footer'><p>{made}</p>{shown._repr_html_()}</footer>"
 
 
-def _page(nb: Any, path: Path) -> str:
+def _page(nb: Any, path: Path, lang: str = "en") -> str:
     """The executed notebook as its report page."""
     record = _provenance(nb)
     # the footer shows the provenance: drop the cells that show it in the notebook
@@ -323,7 +323,7 @@ def _page(nb: Any, path: Path) -> str:
     body, _ = _exporter().from_notebook_node(nb)
     missing = list(record.get("missing_series") or []) if record else []
     partial = partial_notice(missing) if missing else None
-    return reportpage.decorate(body, title, record, _footer(record, path), partial)
+    return reportpage.decorate(body, title, record, _footer(record, path), partial, lang)
 
 
 def render_reports(
@@ -367,7 +367,7 @@ def render_reports(
         record = _provenance(nb)
         target = out / f"{path.stem}.html"
         entry = reportindex.card(nb, _title(nb, path), target.name, reportpage.scope_text(record))
-        target.write_text(_page(nb, path), encoding="utf-8")
+        target.write_text(_page(nb, path, lang or "en"), encoding="utf-8")
         return target, entry, reportpage.is_demo(record)
 
     bar = _Progress(len(paths), progress)

@@ -140,13 +140,15 @@ def write_index(
         else:
             page = render_index(summary, cards, generated_at=generated_at, lang=lang)
     if page is None:
-        page = _plain_index(cards, demo=demo, generated_at=generated_at)
+        page = _plain_index(cards, demo=demo, generated_at=generated_at, lang=lang)
     index = out / "index.html"
     index.write_text(page, encoding="utf-8")
     return index
 
 
-def _plain_index(cards: list[Any], *, demo: bool, generated_at: dt.datetime) -> str:
+def _plain_index(
+    cards: list[Any], *, demo: bool, generated_at: dt.datetime, lang: str = "en"
+) -> str:
     items = []
     for c in cards:
         picture = (
@@ -175,7 +177,7 @@ def _plain_index(cards: list[Any], *, demo: bool, generated_at: dt.datetime) -> 
         "<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>"
         "<meta name='viewport' content='width=device-width, initial-scale=1.0'>"
         f"<title>costtrend_nb reports</title><style>{STYLE}{cards_css}</style></head><body><main>"
-        + (demo_banner() if demo else "")
+        + (demo_banner(lang) if demo else "")
         + f"<h1>costtrend_nb reports</h1><ul class='cards'>{''.join(items)}</ul>"
         f"<footer class='costtrend-footer'>{html.escape(made)}</footer></main></body></html>"
     )

@@ -26,11 +26,9 @@ import re
 from collections.abc import Sequence
 from typing import Any
 
-__all__ = ["DEMO_NOTICE", "STYLE", "decorate", "exporter", "is_demo", "scope_text"]
+from .lang import DEMO_NOTICE, t
 
-DEMO_NOTICE = (
-    "Demo data: synthetic numbers from the built-in emulator, not an organisation's real spend."
-)
+__all__ = ["STYLE", "decorate", "demo_banner", "exporter", "is_demo", "scope_text"]
 
 STYLE = """
 :root{--ink:#1b1b1b;--muted:#555;--line:#ddd;--accent:#0b5cad;--soft:#f5f6f7}
@@ -200,9 +198,14 @@ _HEADING = re.compile(r'<h([23]) id="([^"]+)">(.*?)<a class="anchor-link"', re.S
 _EXTERNAL_SCRIPT = re.compile(r"<script[^>]*\ssrc=\"https?://[^\"]*\"[^>]*>\s*</script>", re.S)
 
 
-def demo_banner() -> str:
-    """The banner every page built from the demo starts with."""
-    return f"<div class='costtrend-demo' role='note'>{html.escape(DEMO_NOTICE)}</div>"
+def demo_banner(lang: str = "en") -> str:
+    """The banner every page built from the demo starts with, in ``lang``.
+
+    Example:
+        >>> demo_banner()[:55]
+        "<div class='costtrend-demo' role='note'>Demo data: synt"
+    """
+    return f"<div class='costtrend-demo' role='note'>{html.escape(t(DEMO_NOTICE, lang))}</div>"
 
 
 def _contents(body: str) -> str:
@@ -222,9 +225,10 @@ def decorate(
     record: dict[str, Any] | None,
     footer: str,
     partial: str | None = None,
+    lang: str = "en",
 ) -> str:
-    """The exported page with the demo banner, the scope header, the partial-data alert, the
-    contents list under the title, and ``footer`` at the end."""
+    """The exported page with the demo banner (in ``lang``), the scope header, the partial-data
+    alert, the contents list under the title, and ``footer`` at the end."""
     body = _EXTERNAL_SCRIPT.sub("", body)  # self-contained: nothing is fetched when it opens
     scope = scope_text(record)
     header = f"<p class='costtrend-scope'>{html.escape(scope)}</p>" if scope else ""
@@ -238,5 +242,5 @@ def decorate(
     else:
         body = body.replace("<main>", f"<main><h1>{html.escape(title)}</h1>{header}", 1)
     if is_demo(record):
-        body = body.replace("<main>", "<main>" + demo_banner(), 1)
+        body = body.replace("<main>", "<main>" + demo_banner(lang), 1)
     return body.replace("</main>", footer + "</main>", 1)

@@ -153,7 +153,7 @@ ROOMS = {
     "report": {"__init__", "errors", "tidy", "reportindex", "reportpage", "reportrun"},
     "reportkernel": {"plot"},
     "reportrun": {"errors"},
-    "reportpage": set(),
+    "reportpage": {"lang"},
     "reportindex": {"__init__", "reportkernel", "reportpage", "summary"},
     "output": {"__init__", "errors"},
     "summary": {"summary", "_version", "analysis", "errors", "lang", "tables"},

@@ -140,5 +140,8 @@ def test_report_in_chinese(tmp_path, capsys):
         assert alts and all("消费金额" in alt for alt in alts)
     headers = {th.get_text() for th in page.find_all("th")}
     assert {"上期", "本期", "变化率"} <= headers and "Previous" not in headers
+    # the demo banner in the page's language, worded as on the index
+    banner = page.find(class_="costtrend-demo").get_text()
+    assert banner == lang.t(lang.DEMO_NOTICE, "zh") and banner.startswith("演示数据")
     index = BeautifulSoup((tmp_path / "index.html").read_text("utf-8"), "html.parser")
     assert "模型路由消费报告" in index.find("h1").get_text() and "本月截至目前" in index.get_text()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import html
 import json
 import re
 
@@ -11,6 +12,7 @@ import pytest
 
 from costtrend_nb import CostTrendClient, __version__
 from costtrend_nb.errors import QueryError
+from costtrend_nb.lang import DEMO_NOTICE
 from costtrend_nb.overview import fetch_summary
 from costtrend_nb.summary import Card, Summary, parse_conditions, render_index, summarise
 
@@ -234,6 +236,7 @@ def test_index_is_self_contained_and_fits_a_phone(summary):
 def test_index_has_the_banner_headline_cards_and_footer(summary):
     page = render_index(summary, cards())
     assert 'class="banner"' in page and "Demo data" in page
+    assert html.escape(DEMO_NOTICE) in page  # the same sentence as on every demo report
     for piece in ("¥47,701.46", "+7.7\u00a0%", "1 – 19 Nov 2026", "¥73,585", "¥72,903", "¥74,257"):
         assert piece in page, piece
     assert page.count('<li class="card">') == 3

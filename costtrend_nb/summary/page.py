@@ -11,7 +11,7 @@ from typing import Any
 import pandas as pd
 
 from .._version import __version__
-from ..lang import check_lang
+from ..lang import DEMO_NOTICE, check_lang, t
 from .model import Summary, _filters_text, _utc
 
 
@@ -142,13 +142,7 @@ def render_index(
     demo = bool(summary is not None and summary.demo)
     if demo:
         parts.append(
-            '<div class="banner" role="note">'
-            + (
-                "演示数据：内置模拟器的合成组织，并非真实消费。"
-                if zh
-                else "Demo data: the built-in emulator's synthetic organisation, not real spend."
-            )
-            + "</div>"
+            f'<div class="banner" role="note">{_e(t(DEMO_NOTICE, "zh" if zh else "en"))}</div>'
         )
     parts.append(f"<h1>{_e(title)}</h1>")
     if summary is None:
