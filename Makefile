@@ -35,7 +35,13 @@ demo: $(VENV)/.runtime
 	$(BIN)/costtrend-nb report --demo -o $(DEMO_DIR)
 	@echo "demo report: $(abspath $(DEMO_DIR))/index.html"
 
-test: $(VENV)/.test  # the browser set runs when Debian's chromium is installed
+# focus-validator 1.0.0 needs pandas<3 and numpy<2: its own environment, run by the tests
+$(VENV)/focus-validator/.installed: tests/focus-validator.txt | $(BIN)/python
+	$(BIN)/python -m venv $(VENV)/focus-validator
+	$(VENV)/focus-validator/bin/python -m pip --disable-pip-version-check --quiet install -r tests/focus-validator.txt
+	@touch $@
+
+test: $(VENV)/.test $(VENV)/focus-validator/.installed  # the browser set runs when Debian's chromium is installed
 	@$(BIN)/python tests/browser/chromium.py
 	PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 $(BIN)/python -m pytest
 

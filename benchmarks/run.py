@@ -4,6 +4,7 @@
     python benchmarks/run.py --quick    # a smoke run: checks the harness, not the speed
     python benchmarks/run.py --only B2  # one workload
     python benchmarks/run.py --only B7  # the CSV writer's peak memory
+    python benchmarks/run.py --only B8  # the FOCUS export at scale (issue 15's B7)
 
 Prints one table: medians of the runs after a warm-up, with min and max, and the machine.
 See benchmarks/README.md for what each workload and baseline is.
@@ -656,6 +657,173 @@ def b7_csv(quick: bool, repeat: int) -> list[Row]:
     ]
 
 
+# -- B8 (issue 15's B7): FOCUS export at scale -----------------------------------------------------
+
+
+def dense_transport() -> Any:
+    """An in-process fake of both endpoints where every model type in each of 8 departments is
+    used every hour (the demo organisation uses 40 of the 104 pairs, from 2025-09 only).
+
+    Values come from a closed formula in numpy; pages hold up to ``maxResults`` points.
+    """
+    import base64
+
+    import httpx
+    import numpy as np
+    import orjson
+
+    from costtrend_nb.catalogue import MODEL_TYPE_METRICS
+    from costtrend_nb.query import MODEL_TYPES
+
+    names = [
+        "Headquarters", "Research", "AI Platform", "Search",
+        "Customer Service", "Marketing", "Creative Studio", "Finance",
+    ]  # fmt: skip
+    departments = [
+        {"id": d, "name": n, "parentId": 0 if d == 10001 else 10001, "level": 1 + (d != 10001)}
+        for d, n in zip(DEPTS8, names, strict=True)
+    ]
+
+    def trend(q: dict[str, str]) -> dict[str, Any]:
+        start, end = int(q["startTime"]), int(q["endTime"])
+        kind = q["modelTypes"]
+        client = int(q.get("clientId") or q.get("clientIds", "10001").split(",")[0])
+        size = int(q.get("maxResults", 100))
+        offset = int(base64.b64decode(q["nextToken"]).decode()) if q.get("nextToken") else 0
+        hours = np.arange(start, end, 3600)
+        page = hours[offset : offset + size]
+        i = MODEL_TYPES.index(kind) + 1
+        hour = (page // 3600) % 24
+        amount = np.round(0.5 * i + 0.01 * (client - 10000) + 0.125 * hour, 4)
+        columns = {
+            "total_amount": amount,
+            "total_calls": 10.0 * i + hour,
+            "model_count": 1.0 + 0 * hour,
+        }
+        for n, key in enumerate(MODEL_TYPE_METRICS[kind]):
+            columns[key] = 1000.0 * i + 10 * hour + n
+        keys = list(columns)
+        matrix = np.column_stack([np.broadcast_to(columns[k], page.shape) for k in keys])
+        points = [
+            {"timestamp": ts, "values": orjson.dumps(dict(zip(keys, row, strict=True))).decode()}
+            for ts, row in zip(page.tolist(), matrix.tolist(), strict=True)
+        ]
+        body: dict[str, Any] = {
+            "requestId": "b8",
+            "success": True,
+            "httpStatusCode": 200,
+            "maxResults": size,
+            "data": {
+                "defaultMetric": "total_amount",
+                "granularity": "hourly",
+                "metrics": [],
+                "points": points,
+            },
+        }
+        if offset + size < len(hours):
+            body["nextToken"] = base64.b64encode(str(offset + size).encode()).decode()
+        return body
+
+    def handle(request: httpx.Request) -> httpx.Response:
+        q = dict(request.url.params)
+        if request.url.path.endswith("/clients"):
+            body = {"requestId": "b8", "success": True, "data": {"list": departments, "total": 8}}
+        else:
+            body = trend(q)
+        date = {"date": "Fri, 20 Nov 2026 06:30:00 GMT"}  # the demo's clock: 14:30 in Shanghai
+        return httpx.Response(200, content=orjson.dumps(body), headers=date)
+
+    return httpx.MockTransport(handle)
+
+
+def b8_child(how: str, start: str, end: str, folder: str) -> None:
+    """In a fresh process: one export, then its peak resident set and CPU time as JSON.
+
+    ``how`` is ``command`` (``costtrend-nb export --focus``, month by month) or ``one-frame``
+    (the baseline: fetch the whole range as one frame, convert it, write it as one file).
+    """
+    import resource
+
+    from costtrend_nb import CostTrendClient, Credentials, cli
+
+    def make_client(args: Any = None) -> Any:
+        return CostTrendClient(
+            Credentials("AKIDbenchmark0008", "b8"), transport=dense_transport(), progress=False
+        )
+
+    began = time.perf_counter()
+    if how == "command":
+        cli._make_client = make_client  # the command's own path; only the transport is ours
+        argv = ["export", "--focus", "--start", start, "--end", end, "-o", folder]
+        if cli.main([*argv, "--max-results", "1000"]) != 0:
+            raise SystemExit("the export failed")
+    else:
+        from costtrend_nb.focus import to_focus
+
+        with make_client() as client:
+            df = client.fetch(
+                start, end, by=("model_type", "client_id"), client_ids=DEPTS8, max_results=1000
+            )
+            rows = to_focus(df, departments=client.departments())
+        Path(folder).mkdir(parents=True)
+        rows.to_parquet(Path(folder) / "all.parquet", index=False)
+    seconds = time.perf_counter() - began
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    print(
+        json.dumps(
+            {
+                "seconds": seconds,
+                "cpu": usage.ru_utime + usage.ru_stime,
+                "peak_mb": usage.ru_maxrss / 1024,
+            }
+        )
+    )
+
+
+def _b8_run(how: str, start: str, end: str) -> dict[str, float]:
+    with tempfile.TemporaryDirectory() as scratch:
+        began = time.perf_counter()
+        done = subprocess.run(
+            [sys.executable, __file__, "--b8-child", how, start, end, f"{scratch}/focus"],
+            check=True,
+            capture_output=True,
+            text=True,
+        )
+        figures = json.loads(done.stdout.strip().splitlines()[-1])
+        figures["wall"] = time.perf_counter() - began  # the interpreter's start included
+        parts = list(Path(scratch).rglob("*.parquet"))
+        figures["files"] = len(parts)
+    return figures
+
+
+def b8_focus(quick: bool, repeat: int) -> list[Row]:
+    start, end = ("2026-10-28", "2026-11-04") if quick else ("2024-11-20", "2026-11-20")
+    n = 1 if quick else max(1, min(repeat, 3))
+    ours = [_b8_run("command", start, end) for _ in range(n)]
+    base = [_b8_run("one-frame", start, end) for _ in range(n)]
+    wall = statistics.median(r["wall"] for r in ours)
+    cpu = statistics.median(r["cpu"] for r in ours)
+    peak = statistics.median(r["peak_mb"] for r in ours)
+    base_peak = statistics.median(r["peak_mb"] for r in base)
+    base_wall = statistics.median(r["wall"] for r in base)
+    base_cpu = statistics.median(r["cpu"] for r in base)
+    span = "1 week" if quick else "2 years"
+    return [
+        Row(
+            "B8",
+            f"costtrend-nb export --focus: {span} hourly, 104 series (13 model types x 8 "
+            f"departments, every hour used), {ours[0]['files']} monthly partitions "
+            "(issue 15's B7)",
+            f"{wall:.1f} s wall, {cpu:.1f} s CPU, peak {peak:,.0f} MB (n={n})",
+            f"one frame: fetch all, to_focus, one file: {base_wall:.1f} s wall, "
+            f"{base_cpu:.1f} s CPU, peak {base_peak:,.0f} MB",
+            f"{base_peak / peak:.1f}x less memory",
+            "<= 60 s and <= 1,536 MB on 2 cores",
+            _met(wall <= 60 and peak <= 1536, quick),
+        )
+    ]
+
+
 def _met(ok: bool, quick: bool) -> str:
     if quick:
         return "(quick)"
@@ -707,6 +875,7 @@ WORKLOADS = {
     "B4": b4_report,
     "B5": b5_import,
     "B7": b7_csv,
+    "B8": b8_focus,
 }
 
 
@@ -723,10 +892,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--only", action="append", choices=sorted(WORKLOADS), help="run only these")
     parser.add_argument("--json", type=Path, help="also write the rows as JSON here")
     parser.add_argument("--b7-child", nargs=3, help=argparse.SUPPRESS)
+    parser.add_argument("--b8-child", nargs=4, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.b7_child:
         writer, rows, target = args.b7_child
         b7_child(writer, int(rows), target)
+        return 0
+    if args.b8_child:
+        b8_child(*args.b8_child)
         return 0
     repeat = 1 if args.quick else args.repeat
     rows: list[Row] = []

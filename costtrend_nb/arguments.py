@@ -196,6 +196,42 @@ def _add_fetch(commands: Any) -> None:
     )
 
 
+def _add_export(commands: Any) -> None:
+    export = commands.add_parser(
+        "export",
+        help="write the cost trend as a FOCUS dataset (hive-partitioned Parquet or CSV)",
+        description="Write FOCUS 1.0 rows, one billing month (Asia/Shanghai) at a time, into "
+        "DIR/billing_period=YYYY-MM/, with DIR/_manifest.json. Re-running into the same folder "
+        "adds new months and rewrites only the months whose rows changed. docs/focus.md maps "
+        "the columns.",
+    )
+    export.add_argument(
+        "--focus", action="store_true", required=True, help="FOCUS 1.0 rows (the one schema)"
+    )
+    export.add_argument("-o", "--output", required=True, help="the dataset folder")
+    export.add_argument(
+        "--format", choices=("parquet", "csv"), default="parquet", help="file format of parts"
+    )
+    _query_options(export, report=False)
+    export.add_argument(
+        "--by",
+        type=_csv_list,
+        default=["model_type", "client_id"],
+        help="split by model_type and/or client_id (default both; '' for neither)",
+    )
+    export.add_argument(
+        "--include-running",
+        action="store_true",
+        help="keep running and settling buckets, marked x_Complete=false (default: left out)",
+    )
+    export.add_argument(
+        "--account-id", default=None, help="BillingAccountId (default: model-router)"
+    )
+    export.add_argument("--account-name", default=None, help="BillingAccountName")
+    export.add_argument("--max-results", type=_whole(1), default=100, help="points per page")
+    _client_options(export)
+
+
 def _add_departments(commands: Any) -> None:
     departments = commands.add_parser("departments", help="list the departments")
     _output_options(departments, required=False)
@@ -317,6 +353,7 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for add in (
         _add_fetch,
+        _add_export,
         _add_departments,
         _add_report,
         _add_summary,

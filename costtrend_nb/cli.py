@@ -3,6 +3,7 @@
 Examples::
 
     costtrend-nb fetch --start 2026-11-01 --end 2026-11-08 --by model_type -o week.csv
+    costtrend-nb export --focus --start 2026-10-01 --end 2026-11-20 -o focus/
     costtrend-nb departments
     costtrend-nb emulator --port 8080 --latency-ms 20
     costtrend-nb report --demo -o reports
@@ -141,6 +142,39 @@ def _run_fetch(args: argparse.Namespace) -> int:
             f"{df.attrs.get('as_of')}) to {args.output}; {where}",
             file=sys.stderr,
         )
+    return 0
+
+
+def _run_export(args: argparse.Namespace) -> int:
+    from .focusexport import plan_export, run_export
+
+    with _make_client(args) as client:
+        plan = plan_export(
+            args.output,
+            args.start,
+            args.end,
+            granularity=args.granularity,
+            tz=args.tz,
+            model_types=args.model_types,
+            client_ids=args.client_ids,
+            by=args.by,
+            fmt=args.format,
+            include_incomplete=args.include_running,
+            account_id=args.account_id,
+            account_name=args.account_name,
+            max_results=args.max_results,
+            demo=client.is_demo,
+        )
+        result = run_export(client, plan)
+    months = len(result.written) + len(result.unchanged) + len(result.empty)
+    idle = f", {len(result.empty)} without any use" if result.empty else ""
+    print(
+        f"wrote {len(result.written)} of {months} billing months ({len(result.unchanged)} "
+        f"unchanged{idle}; {result.rows:,} rows of {'DEMO' if plan.demo else 'live'} data, billed "
+        f"¥{result.billed_cost:,.2f}, {result.request_count} requests) to {args.output}; "
+        f"provenance in {Path(args.output) / '_manifest.json'}",
+        file=sys.stderr,
+    )
     return 0
 
 
@@ -374,6 +408,7 @@ def _run_cache(args: argparse.Namespace) -> int:
 
 COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
     "fetch": _run_fetch,
+    "export": _run_export,
     "departments": _run_departments,
     "report": _run_report,
     "summary": _run_summary,

@@ -159,6 +159,8 @@ ROOMS = {
     "summary": {"summary", "_version", "analysis", "errors", "lang", "tables"},
     "overview": {"errors", "query", "summary"},
     "arguments": {"__init__", "errors", "output"},
+    "focus": {"focus", "_version", "catalogue", "errors", "query", "tidy"},
+    "focusexport": {"errors", "focus", "output", "query"},
     "_entry": {"cli"},
     "cli": {
         "__init__",
@@ -167,6 +169,7 @@ ROOMS = {
         "errors",
         "client",
         "emulator",
+        "focusexport",
         "output",
         "query",
         "report",
