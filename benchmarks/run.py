@@ -539,6 +539,232 @@ def b5_import(quick: bool, repeat: int) -> list[Row]:
     ]
 
 
+# -- B6: dashboards -------------------------------------------------------------------------------
+
+
+B6_VIEW_MEDIAN_S, B6_VIEW_P95_S, B6_DATA_S = 0.25, 0.6, 0.5  # issue 14, point 4
+B6_VIEW = ("metric", "period", "align", "top", "horizon", "budget")
+
+
+def b6_child(quick: bool) -> None:
+    """In a fresh process (one BLAS thread, as the report kernels run): build the demo
+    dashboard (90 days, daily), then time each control from setting its value to the new
+    image's PNG bytes, and print the timings as JSON.
+
+    Each view control steps through values it has not shown (cold: what a first visit costs)
+    and then through the same values again (warm: the image or results are kept).
+    """
+    import datetime as dt
+    import warnings
+
+    from costtrend_nb import CostTrendClient
+    from costtrend_nb.widgets import Dashboard
+
+    warnings.simplefilter("ignore")
+    client = CostTrendClient.demo()
+    dash = Dashboard(client.fetch, start="2026-08-23", end="2026-11-21", budget=80_000)
+    periods, breakdown, forecast = dash.boards
+    rounds = 1 if quick else 2
+    steps: list[tuple[str, Any, Any, Any]] = []  # (control name, board, widget, value)
+
+    def view(name: str, board: Any, widget: Any, values: list[Any]) -> None:
+        steps.extend((name, board, widget, v) for v in values)
+
+    for i, board in enumerate(dash.boards):
+        dash.tabs.selected_index = i
+        metrics = (
+            ["total_calls", "total_amount"]
+            if quick
+            else ["total_calls", "input_tokens", "total_amount"]
+        )
+        view("metric", board, board.metric, metrics * rounds)
+    view(
+        "period",
+        periods,
+        periods.period,
+        (["week", "month"] if quick else ["day", "week", "month"]) * rounds,
+    )
+    view("period", breakdown, breakdown.period, ["week", "month"] * rounds)
+    view("align", periods, periods.align, ["weekday", "calendar"] * rounds)
+    view("top", breakdown, breakdown.top, ([5, 8] if quick else [4, 5, 6, 8]) * rounds)
+    view("horizon", forecast, forecast.horizon, ([21, 14] if quick else [21, 28, 35, 14]) * rounds)
+    view(
+        "budget",
+        forecast,
+        forecast.budget,
+        (["90000", "80000"] if quick else ["90000", "70000", "", "60000", "80000"]) * rounds,
+    )
+    timings: dict[str, dict[str, list[float]]] = {}
+    seen: set[tuple[int, str, Any]] = set()
+
+    def timed(name: str, kind: str, widget: Any, value: Any) -> None:
+        gc.collect()
+        began, cpu = time.perf_counter(), time.process_time()
+        widget.value = value
+        took, cpu = time.perf_counter() - began, time.process_time() - cpu
+        found = timings.setdefault(name, {"cold": [], "warm": [], "cpu": []})
+        found[kind].append(took)
+        if kind == "cold":
+            found["cpu"].append(cpu)
+
+    for name, board, widget, value in steps:
+        dash.tabs.selected_index = dash.boards.index(board)
+        before = board.render_count
+        state = (id(board), name, value)
+        timed(name, "warm" if state in seen else "cold", widget, value)
+        assert board.render_count == before + 1 and board.error is None, (name, value, board.error)
+        seen.add(state)
+    dash.tabs.selected_index = 0
+    data: list[tuple[str, Any, Any]] = [
+        ("model types", dash.model_types, ("Chat", "TTS")),
+        ("departments", dash.departments, (10002,)),
+        ("start date", dash.start, dt.date(2026, 9, 1)),
+        ("model types", dash.model_types, ("Chat",)),
+        ("departments", dash.departments, ()),
+        ("start date", dash.start, dt.date(2026, 8, 23)),
+    ]
+    if quick:
+        data = data[:3]
+    for name, widget, value in data:
+        before = dash.source.requests
+        timed(name, "cold", widget, value)
+        assert dash.source.requests == before + 1 and dash.visible.error is None, name
+    timings["baseline"] = _b6_old_widgets(steps if not quick else steps[:2], data)
+    print(json.dumps(timings))
+
+
+B6_OLD_COMMIT = "454d97c"  # the last commit with the dashboards of before issue 14 (widgets.py)
+
+
+def _b6_old_widgets(
+    steps: list[tuple[str, Any, Any, Any]], data: list[tuple[str, Any, Any]]
+) -> dict[str, list[float]]:
+    """The same changes on the dashboards before issue 14 (``widgets.py`` at
+    ``B6_OLD_COMMIT``; data controls on its first tab, which had its own), each followed by the
+    PNG Jupyter's inline backend makes of the figure (``bbox_inches="tight"``); empty when git
+    cannot show that file."""
+    import importlib.util
+
+    from IPython.core.pylabtools import print_figure
+    from IPython.utils.capture import capture_output
+
+    from costtrend_nb import CostTrendClient
+
+    shown = subprocess.run(
+        ["git", "-C", str(ROOT), "show", f"{B6_OLD_COMMIT}:costtrend_nb/widgets.py"],
+        capture_output=True,
+        text=True,
+    )
+    if shown.returncode:
+        return {}
+    with tempfile.TemporaryDirectory() as scratch:
+        path = Path(scratch) / "old_widgets.py"
+        path.write_text(shown.stdout, encoding="utf-8")
+        spec = importlib.util.spec_from_file_location("costtrend_nb._b6_old_widgets", path)
+        assert spec is not None and spec.loader is not None
+        old = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(old)
+    values = {"budget": lambda v: float(v) if v else 0.0}
+    out: dict[str, list[float]] = {}
+    with capture_output():
+        dash = old.Dashboard(
+            CostTrendClient.demo().fetch, start="2026-08-23", end="2026-11-21", budget=80_000
+        )
+        boards = {"Period over period": 0, "Model-type breakdown": 1, "Forecast": 2}
+        for name, board, _, value in steps:
+            target = dash.boards[boards[board.title]]
+            widget = getattr(target, name)
+            gc.collect()
+            began = time.perf_counter()
+            widget.value = values.get(name, lambda v: v)(value)
+            print_figure(target.last_figure, "png")
+            out.setdefault(name, []).append(time.perf_counter() - began)
+        attributes = {"model types": "model_types", "start date": "start"}
+        for name, _, value in data:
+            target = dash.period_comparison
+            gc.collect()
+            began = time.perf_counter()
+            getattr(target, attributes.get(name, name)).value = value
+            print_figure(target.last_figure, "png")
+            out.setdefault(name, []).append(time.perf_counter() - began)
+    return out
+
+
+def _b6_figures(runs: list[float]) -> tuple[float, float]:
+    """The median and the 95th percentile (nearest rank) of ``runs``."""
+    ordered = sorted(runs)
+    p95 = ordered[max(0, -(-95 * len(ordered) // 100) - 1)]
+    return statistics.median(ordered), p95
+
+
+def b6_dashboard(quick: bool, repeat: int) -> list[Row]:
+    env = {**os.environ, "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1"}
+    merged: dict[str, dict[str, list[float]]] = {}
+    baseline: dict[str, list[float]] = {}
+    for _ in range(1 if quick else max(1, min(repeat, 3))):
+        done = subprocess.run(
+            [sys.executable, __file__, "--b6-child", "quick" if quick else "full"],
+            check=True,
+            capture_output=True,
+            text=True,
+            env=env,
+        )
+        found = json.loads(done.stdout.strip().splitlines()[-1])
+        for name, runs in found.pop("baseline").items():
+            baseline.setdefault(name, []).extend(runs)
+        for name, kinds in found.items():
+            for kind, runs in kinds.items():
+                merged.setdefault(name, {"cold": [], "warm": [], "cpu": []})[kind].extend(runs)
+    rows = []
+    for name, kinds in merged.items():
+        median, p95 = _b6_figures(kinds["cold"])
+        is_view = name in B6_VIEW
+        if is_view:
+            target = (
+                f"median <= {B6_VIEW_MEDIAN_S * 1000:.0f} ms, p95 <= {B6_VIEW_P95_S * 1000:.0f} ms"
+            )
+            ok = median <= B6_VIEW_MEDIAN_S and p95 <= B6_VIEW_P95_S
+        else:
+            target = f"<= {B6_DATA_S * 1000:.0f} ms"
+            ok = p95 <= B6_DATA_S
+        warm = (
+            "median {:.0f} ms, p95 {:.0f} ms (n={})".format(
+                *(1000 * v for v in _b6_figures(kinds["warm"])), len(kinds["warm"])
+            )
+            if kinds["warm"]
+            else "-"
+        )
+        old = baseline.get(name, [])
+        before = (
+            "before issue 14 (inline PNG): median {:.0f} ms, p95 {:.0f} ms (n={}); ".format(
+                *(1000 * v for v in _b6_figures(old)), len(old)
+            )
+            if old
+            else ""
+        )
+        speedup = statistics.median(old) / median if old else 0.0
+        ratio = (
+            ""
+            if not old
+            else f"{speedup:.1f}x faster"
+            if speedup >= 1
+            else (f"{1 / speedup:.1f}x slower")
+        )
+        rows.append(
+            Row(
+                "B6",
+                f"dashboard, demo 90 d daily: {name} ({'view' if is_view else 'data'} control)",
+                f"median {median * 1000:.0f} ms, p95 {p95 * 1000:.0f} ms (n={len(kinds['cold'])}; "
+                f"CPU median {statistics.median(kinds['cpu']) * 1000:.0f} ms)",
+                f"{before}shown again (kept image): {warm}",
+                ratio,
+                target,
+                _met(ok, quick),
+            )
+        )
+    return rows
+
+
 # -- B7 csv: writing a large frame ----------------------------------------------------------------
 
 
@@ -874,6 +1100,7 @@ WORKLOADS = {
     "B2": b2_b3_parse,
     "B4": b4_report,
     "B5": b5_import,
+    "B6": b6_dashboard,
     "B7": b7_csv,
     "B8": b8_focus,
 }
@@ -891,9 +1118,13 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--only", action="append", choices=sorted(WORKLOADS), help="run only these")
     parser.add_argument("--json", type=Path, help="also write the rows as JSON here")
+    parser.add_argument("--b6-child", choices=["quick", "full"], help=argparse.SUPPRESS)
     parser.add_argument("--b7-child", nargs=3, help=argparse.SUPPRESS)
     parser.add_argument("--b8-child", nargs=4, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
+    if args.b6_child:
+        b6_child(args.b6_child == "quick")
+        return 0
     if args.b7_child:
         writer, rows, target = args.b7_child
         b7_child(writer, int(rows), target)

@@ -335,6 +335,40 @@ TERMS: dict[str, str] = {
     "first {shown} of {rows} rows shown; the CSV has all": (
         "仅显示前 {shown} 行，共 {rows} 行；CSV 含全部数据"
     ),
+    # Dashboards: controls, their states and messages
+    "From": "开始日期",
+    "To (excl.)": "结束日期（不含）",
+    "Buckets": "时间粒度",
+    "Daily": "按天",
+    "Hourly": "按小时",
+    "Model types": "模型类型",
+    "Departments": "部门",
+    "Metric": "指标",
+    "Day": "日",
+    "Week": "周",
+    "Quarter": "季度",
+    "Year": "年",
+    "Align": "对齐方式",
+    "Calendar": "按日历",
+    "Weekday": "按星期",
+    "Top": "显示前几项",
+    "Horizon (days)": "预测天数",
+    "Budget ¥": "预算（元）",
+    "no budget": "无预算",
+    "All": "全部",
+    "Clear": "清空",
+    "{n} of {total}: {names}": "已选 {n}/{total}：{names}",
+    "Updating…": "正在更新…",
+    "Period over period": "周期对比",
+    "Periods": "周期对比",
+    "Model-type breakdown": "模型类型构成",
+    "Breakdown": "构成",
+    "Choose a start date before the end date.": "请选择早于结束日期的开始日期。",
+    "Could not load the data: {error}": "无法获取数据：{error}",
+    "Cannot draw this selection: {error}": "无法绘制所选范围：{error}",
+    "The budget must be an amount in yuan above 0, such as 80000, or empty: not {text!r}.": (
+        "预算须为大于 0 的金额（元），例如 80000，或留空：不能是 {text!r}。"
+    ),
 }
 
 # The catalogue's own words: metric labels (``Cost``) and units (``CNY``), to the vendor's.

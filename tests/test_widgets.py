@@ -102,40 +102,98 @@ def test_a_frame_instead_of_a_loader(client):
 def test_a_successful_redraw_clears_the_error_of_a_failed_one(client, monkeypatch):
     frame = client.fetch("2026-10-01", "2026-11-21", granularity="daily", by="model_type")
     board = ModelTypeBreakdown(frame)
-    draw = board._draw
+    draw = board._draw_figure
 
     def failing(*args, **kwargs):
         raise ValueError("no room for this selection")
 
-    monkeypatch.setattr(board, "_draw", failing)
-    board.render()
-    assert "no room" in board.error
-    monkeypatch.setattr(board, "_draw", draw)
-    board.render()
+    monkeypatch.setattr(board, "_draw_figure", failing)
+    board.top.value = 5
+    assert "no room" in board.error and board.image.layout.display == "none"
+    assert "costtrend-error" in board.status._dom_classes
+    monkeypatch.setattr(board, "_draw_figure", draw)
+    board.top.value = 6
     assert board.error is None and "B00020" not in board.status.value
+    assert board.image.layout.display is None
 
 
 def test_forecast_board_horizon_and_budget(client):
     board = ForecastOverlay(client.fetch, start="2026-06-01", end="2026-11-21", budget=75_000)
     sent = client.request_count
     board.horizon.value = 21
-    board.budget.value = 80_000.0
+    board.budget.value = "80000"
     assert board.render_count == 3 and client.request_count == sent
     legend = [t.get_text() for t in board.last_figure.axes[1].get_legend().get_texts()]
     assert any(t.startswith("Budget ¥80,000") for t in legend)
+    assert board.last_figure.axes[1].get_ylim()[1] >= 80_000 * 1.1  # headroom above the line
 
 
-def test_dashboard_tabs_share_one_source(client):
-    board = Dashboard(client.fetch, start="2026-09-01", end="2026-11-21", budget=70_000)
-    assert [b.render_count for b in board.boards] == [1, 1, 1]
-    assert board.source.requests == 2  # by model type for two tabs, the total for the forecast
-    assert [board.tabs.get_title(i) for i in range(3)] == [
-        "Period over period",
-        "Model-type breakdown",
-        "Forecast",
-    ]
+def test_the_budget_starts_empty_and_bad_text_is_shown(client):
+    frame = client.fetch("2026-09-01", "2026-11-21", granularity="daily")
+    board = ForecastOverlay(frame)
+    assert board.budget.value == "" and board.budget_value is None
+    right = board.last_figure.axes[1]
+    assert not any("Budget" in t.get_text() for t in right.get_legend().get_texts())
+    board.budget.value = "¥90,000"
+    assert board.budget_value == 90_000 and board.error is None
+    board.budget.value = "lots"
+    assert "amount in yuan" in board.error
+    board.budget.value = ""
+    assert board.error is None
+    right = board.last_figure.axes[1]  # the image was kept; the figure is brought up to date
+    assert not any("Budget" in t.get_text() for t in right.get_legend().get_texts())
+
+
+def test_dashboard_tabs_share_one_filter_bar_and_one_fetch(client):
+    loader = Counting(client)
+    board = Dashboard(loader, start="2026-09-01", end="2026-11-21", budget=70_000)
+    assert [b.render_count for b in board.boards] == [1, 0, 0]  # hidden tabs: drawn when shown
+    assert board.breakdown.image.layout.display == "none"  # no empty image meanwhile
+    assert board.source.requests == 1  # split by model type: serves every tab
+    assert board.tabs.titles == ("Periods", "Breakdown", "Forecast")  # whole in a tab
+    assert all(b.filters is board.filters for b in board.boards)
+    assert all(board.filters.widget not in b.controls.children for b in board.boards)
     board.breakdown.metric.value = "total_calls"
-    assert board.source.requests == 2
+    assert board.source.requests == 1
+    board.model_types.value = ("Chat", "TTS")
+    board.start.value = dt.date(2026, 10, 1)
+    assert len(loader.calls) == 3 and [b.render_count for b in board.boards] == [3, 1, 0]
+    for index in (1, 2):
+        board.tabs.selected_index = index
+        assert set(board.boards[index].last_frame["model_type"]) == {"Chat", "TTS"}
+        texts = " ".join(ax.get_title() for ax in board.boards[index].last_figure.axes)
+        assert "Chat, TTS" in texts
+    assert [b.render_count for b in board.boards] == [3, 2, 1] and len(loader.calls) == 3
+    board.tabs.selected_index = 0  # drawn already: not drawn again
+    assert board.period_comparison.render_count == 3
+
+
+def test_dashboard_in_chinese_labels_its_controls(client):
+    frame = client.fetch("2026-10-01", "2026-11-21", granularity="daily", by="model_type")
+    board = Dashboard(frame, lang="zh")
+    assert board.tabs.titles == ("周期对比", "构成", "预测")
+    assert board.start.description == "开始日期"
+    assert board.forecast.budget.description == "预算（元）"
+    assert board.filters.model_types_picker.summary.value == "<b>模型类型</b>: 全部"
+    assert board.period_comparison.metric.options[0][0] == "消费金额"
+
+
+def test_multi_selects_say_what_they_hold_and_all_means_no_filter(client):
+    loader = Counting(client)
+    board = PeriodComparison(loader, start="2026-10-01", end="2026-11-21")
+    picker = board.filters.model_types_picker
+    assert picker.summary.value == "<b>Model types</b>: All"
+    board.model_types.value = ("Chat", "TTS")
+    assert picker.summary.value == "<b>Model types</b>: 2 of 13: Chat, TTS"
+    assert loader.calls[-1][2]["model_types"] == ["Chat", "TTS"]
+    picker.all_button.click()
+    assert picker.summary.value == "<b>Model types</b>: All"
+    assert len(board.model_types.value) == 13 and len(loader.calls) == 2  # all = the first fetch
+    picker.clear_button.click()
+    assert board.model_types.value == () and len(loader.calls) == 2
+    for control in board.filters.controls + board.view_controls:  # labels are never cut
+        if control.description and hasattr(control.style, "description_width"):
+            assert control.style.description_width == "initial", control.description
 
 
 def test_data_source_validates_its_input():

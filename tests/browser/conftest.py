@@ -1,7 +1,8 @@
 """Real-browser set-up: Debian's Chromium driven by Playwright, with every network request blocked.
 
 The whole ``browser`` set skips with one line when no Chromium is found (see ``chromium.py``);
-Playwright never downloads a browser of its own.
+Playwright never downloads a browser of its own. Reports open from files (``open_offline``);
+the notebooks run in a JupyterLab on loopback (``lab_server``, ``lab_visit``; see ``lab.py``).
 """
 
 from __future__ import annotations
@@ -14,16 +15,17 @@ from typing import Any
 
 import pytest
 
-from costtrend_nb.report import render_reports
+from costtrend_nb.report import find_notebooks, render_reports
 
 from .chromium import find_chromium, skip_reason
+from .lab import LAB_NOTEBOOKS, LabServer, copy_notebooks, start_lab
 
 os.environ.setdefault("PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD", "1")
 
 # no DNS for anything but loopback, no background fetches: nothing can leave the machine even
 # where a request slipped past the page's routes
 CHROMIUM_ARGS = [
-    "--host-resolver-rules=MAP * ~NOTFOUND , EXCLUDE localhost",
+    "--host-resolver-rules=MAP * ~NOTFOUND , EXCLUDE localhost , EXCLUDE 127.0.0.1",
     "--disable-background-networking",
     "--disable-component-update",
     "--disable-dev-shm-usage",
@@ -71,6 +73,18 @@ class Visit:
         self.page.on("websocket", lambda socket: self.requests.append(socket.url))
         self.page.on("console", self.on_console)
         self.page.on("pageerror", lambda error: self.errors.append(str(error)))
+
+
+@dataclass
+class LabVisit(Visit):
+    """JupyterLab in a page: its own server (pages, API, kernel web sockets) and nothing else."""
+
+    def allowed(self, url: str) -> bool:
+        """The lab server's own addresses (http and ws) and inline ``data:``/``blob:`` URLs."""
+        if url.startswith(("data:", "blob:")):
+            return True
+        scheme, _, rest = url.partition("://")
+        return scheme in ("http", "ws") and rest.split("/")[0] == self.url.split("/")[2]
 
 
 @pytest.fixture(scope="session")
@@ -136,3 +150,29 @@ def open_offline(browser: Any, demo_reports: dict[str, Path]) -> Iterator[Callab
     yield open_page
     for context in contexts:
         context.close()
+
+
+@pytest.fixture(scope="module")
+def lab_server(
+    chromium_executable: str, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[LabServer]:
+    """JupyterLab on a free loopback port over a copy of the notebooks driven in the browser."""
+    base = tmp_path_factory.mktemp("lab")
+    copy_notebooks(find_notebooks()[0].parent, base / "notebooks", LAB_NOTEBOOKS)
+    server = start_lab(base / "notebooks", base / "home")
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="module")
+def lab_visit(browser: Any, lab_server: LabServer) -> Iterator[LabVisit]:
+    """JupyterLab's start page in one tab, every request but the server's blocked and recorded."""
+    context = browser.new_context(service_workers="block", viewport={"width": 1280, "height": 900})
+    visit = LabVisit(lab_server.url, context.new_page())
+    visit.watch()
+    visit.page.goto(f"{lab_server.url}lab?token={lab_server.token}", timeout=60_000)
+    # the launcher lists the kernels once lab knows them: a notebook opened earlier asks which
+    visit.page.locator('.jp-LauncherCard[data-category="Notebook"]').first.wait_for(timeout=60_000)
+    visit.page.locator(".jp-DirListing-item").first.wait_for(timeout=60_000)
+    yield visit
+    context.close()
