@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from costtrend_nb.report import find_notebooks, render_reports
+from costtrend_nb.report import find_notebooks
 
 from .chromium import find_chromium, skip_reason
 from .lab import LAB_NOTEBOOKS, LabServer, copy_notebooks, start_lab
@@ -116,13 +116,9 @@ def browser(chromium_executable: str) -> Iterator[Any]:
 
 
 @pytest.fixture(scope="session")
-def demo_reports(
-    chromium_executable: str, tmp_path_factory: pytest.TempPathFactory
-) -> dict[str, Path]:
-    """The demo reports and their index, rendered once: file name -> path."""
-    out = tmp_path_factory.mktemp("browser-reports")
-    paths = render_reports(None, out, demo=True, progress=False)
-    return {path.name: path for path in [*paths, out / "index.html"]}
+def demo_reports(chromium_executable: str, demo_report_pages: list[Path]) -> dict[str, Path]:
+    """The demo reports and their index (rendered once for the whole run): file name -> path."""
+    return {path.name: path for path in demo_report_pages}
 
 
 @pytest.fixture(scope="module")
