@@ -3,6 +3,7 @@
 #
 #   make demo         render the demo reports (no credentials, no network)
 #   make test         every test, notebooks included (make test-slow: the long runs)
+#   make test-floors  the tests on the lowest version in each dependency's range (.venv-floors)
 #   make bench        the benchmarks, each against its baseline (benchmarks/RESULTS.md)
 #   make lint         ruff and mypy
 #   make lab          open the notebooks in JupyterLab (installed into .venv, pinned)
@@ -18,7 +19,7 @@ DEMO_DIR ?= reports/demo
 # never let anything here probe a cloud metadata address
 export ALIBABA_CLOUD_ECS_METADATA_DISABLED := true
 
-.PHONY: demo test test-slow bench lint lab notebook-outputs constraints clean
+.PHONY: demo test test-slow test-floors bench lint lab notebook-outputs constraints clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -47,6 +48,20 @@ test: $(VENV)/.test $(VENV)/focus-validator/.installed  # the browser set runs w
 
 test-slow: $(VENV)/.test  # the long runs: full-size backtests and fuzzing
 	$(BIN)/python -m pytest -m slow
+
+# A fresh .venv-floors holding the lowest version each range in pyproject.toml admits (uv's
+# lowest-direct: the dependencies' own dependencies newest), as pip or Binder may install them.
+# Stored notebook outputs are the pins' (nbval is off): the notebooks must run without an error
+# instead. tests/floors/left-out.txt names the tests left out (figures to the cent) and why.
+FLOORS := .venv-floors
+test-floors:
+	rm -rf $(FLOORS)
+	$(PYTHON) -m venv $(FLOORS)
+	$(FLOORS)/bin/python -m pip --disable-pip-version-check --quiet install uv
+	$(FLOORS)/bin/uv pip install --python $(FLOORS)/bin/python --resolution lowest-direct -e ".[test,aliyun,lab,parquet]"
+	$(FLOORS)/bin/python -m pytest -p no:nbval -o addopts="-ra --strict-markers --doctest-modules" \
+		-m "not slow and not browser" --durations=10 $(addprefix --deselect=,$(shell grep -v '^#' tests/floors/left-out.txt))
+	$(FLOORS)/bin/python tests/floors/run_notebooks.py
 
 bench: $(VENV)/.test  # the full benchmarks (benchmarks/README.md)
 	$(BIN)/python benchmarks/run.py

@@ -30,6 +30,7 @@ How the parser treats what the service sends (see also README, "Decisions"):
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
 import json
 import logging
 import operator
@@ -269,10 +270,17 @@ def parse_chain(query: TrendQuery, chain: Chain) -> ParsedChain:
 
 
 def _iso(seconds: int) -> str:
-    """Unix seconds as ISO text, for messages; a hostile value may lie beyond any calendar."""
+    """Unix seconds as ISO text, for messages; a hostile value may lie beyond any calendar (past
+    the year 9999: the same limit whichever pandas is installed, pandas 2 reaching further).
+
+    >>> _iso(0), _iso(253_402_300_799)
+    ('1970-01-01T00:00:00+00:00', '9999-12-31T23:59:59+00:00')
+    >>> _iso(253_402_300_800), _iso(9_223_372_036_855)
+    ('out of any calendar range', 'out of any calendar range')
+    """
     try:
-        return pd.Timestamp(seconds, unit="s", tz="UTC").isoformat()
-    except (OverflowError, ValueError, pd.errors.OutOfBoundsDatetime):
+        return dt.datetime.fromtimestamp(seconds, dt.UTC).isoformat()
+    except (OverflowError, ValueError, OSError):
         return "out of any calendar range"
 
 

@@ -8,8 +8,8 @@ docs/focus.md maps every column and says what FOCUS 1.2 changes.
 Example:
     >>> from costtrend_nb import CostTrendClient
     >>> df = CostTrendClient.demo().fetch("2026-11-18", "2026-11-19", model_types=["TTS"])
-    >>> to_focus(df)["BilledCost"].sum().round(2)
-    np.float64(180.66)
+    >>> round(float(to_focus(df)["BilledCost"].sum()), 2)
+    180.66
 """
 
 from .columns import EXTRA_COLUMNS, FOCUS_1_2, FOCUS_COLUMNS, FOCUS_VERSION
