@@ -201,3 +201,90 @@ def test_a_chinese_forecast_board_draws_every_glyph(frame):
     legend = [t.get_text() for t in fig.axes[1].get_legend().get_texts()]
     assert any(text.startswith("预算 ¥90,000") for text in legend)
     assert lang.missing_glyphs(fig) == []
+
+
+def test_the_figure_has_no_margin_to_overflow_its_box(frame):
+    """100 % wide plus ipywidgets' 2 px margins overflowed the box and cut the right edge."""
+    board = ModelTypeBreakdown(frame)
+    assert board.image.layout.margin == "0"
+
+
+def test_toggle_labels_sit_beside_their_buttons(frame):
+    """Toggle buttons are a block: "Buckets" and "Align" sat above their buttons."""
+    board = PeriodComparison(frame)
+    for toggle in (board.granularity, board.align):
+        layout = toggle.layout
+        assert (layout.display, layout.flex_flow, layout.align_items) == ("flex", "row", "center")
+
+
+def test_waterfall_labels_clear_their_bars_and_stay_inside(frame):
+    """At Period=Week, upright labels sat on bars ("-¥50" on Chat) and crossed the top."""
+    from matplotlib.patches import Rectangle
+
+    board = PeriodComparison(frame)
+    board.period.value = "week"
+    fig = board.last_figure
+    fig.canvas.draw()
+    renderer = fig.canvas.get_renderer()
+    ax = fig.axes[1]
+    labels = [
+        text.get_window_extent(renderer)
+        for text in ax.texts
+        if text.get_text()[:2] in ("+¥", "-¥")  # the steps' values, not the subtitles
+    ]
+    assert len(labels) >= 5
+    bars = [
+        p.get_window_extent(renderer)
+        for p in ax.patches
+        if isinstance(p, Rectangle) and p.get_height()
+    ]
+    inside = ax.get_window_extent(renderer)
+    for box in labels:
+        assert inside.y0 <= box.y0 and box.y1 <= inside.y1, box.bounds
+        for bar in bars:
+            assert not box.overlaps(bar), (box.bounds, bar.bounds)
+
+
+def test_a_forecast_axis_names_the_month_once(frame):
+    """Ticks "Nov 15 Dec" with the offset "2026-Dec" said December twice."""
+    board = ForecastOverlay(frame)
+    fig = board.last_figure
+    fig.canvas.draw()
+    for ax in fig.axes:
+        ticks = [label.get_text() for label in ax.get_xticklabels()]
+        offset = ax.xaxis.get_offset_text().get_text()
+        assert offset == "2026" and "Dec" in ticks, (ticks, offset)
+
+
+def _shown_and_redrawn(board):
+    """The image on show, and the figure drawn again whole (same layout), as pixel arrays."""
+    import io
+
+    import numpy as np
+    from PIL import Image
+
+    shown = np.asarray(Image.open(io.BytesIO(bytes(board.image.value))).convert("RGB"))
+    fig = board.last_figure
+    fig.canvas.draw()
+    return shown, np.asarray(fig.canvas.buffer_rgba())[..., :3]
+
+
+def test_a_repainted_panel_shows_what_a_whole_drawing_does(frame):
+    """Only the changed panel is painted over the kept pixels, with the layout kept."""
+    board = PeriodComparison(frame)
+    board.period.value = "week"  # both panels: laid out and drawn whole
+    whole = board._painter.full_paints
+    board.align.value = "weekday"  # the left panel only: painted over the kept pixels
+    assert board._painter.full_paints == whole
+    shown, whole = _shown_and_redrawn(board)
+    assert (shown == whole).all()
+
+
+def test_a_panel_that_outgrows_its_place_is_laid_out_again(frame):
+    """A panel that would reach its neighbour (here a wider y-axis) gets a new layout."""
+    board = PeriodComparison(frame)
+    board.metric.value = "input_tokens"  # another right panel: a breakdown, not a waterfall
+    assert board._painter.full_paints == 2
+    shown, whole = _shown_and_redrawn(board)
+    assert (shown == whole).all()
+    assert_no_text_overlap(board.last_figure)

@@ -174,7 +174,31 @@ def _date_axis(ax: Any, lang: str = "en") -> None:
     locator = mdates.AutoDateLocator(minticks=3, maxticks=max(3, min(9, int(room / 0.75))))
     ax.xaxis.set_major_locator(locator)
     formats = _ZH_DATES if lang == "zh" else {}
-    ax.xaxis.set_major_formatter(mdates.ConciseDateFormatter(locator, **formats))
+    ax.xaxis.set_major_formatter(_year_once(mdates.ConciseDateFormatter(locator, **formats)))
+
+
+def _year_once(formatter: Any) -> Any:
+    """``formatter`` with its offset cut to the year when a tick already names the rest
+    (ticks "Nov 15 Dec" with the offset "2026-Dec" say December twice: the offset reads "2026").
+
+    Example:
+        >>> import matplotlib.dates as mdates, datetime as dt
+        >>> f = _year_once(mdates.ConciseDateFormatter(mdates.AutoDateLocator()))
+        >>> f.format_ticks([mdates.date2num(dt.datetime(2026, m, d)) for m, d in
+        ...                 [(11, 15), (12, 1)]]), f.get_offset()
+        (['15', 'Dec'], '2026')
+    """
+    format_ticks = formatter.format_ticks
+
+    def year_once(values: Any) -> list[str]:
+        labels = format_ticks(values)
+        year, _, rest = formatter.offset_string.partition("-")
+        if rest and rest in labels:
+            formatter.offset_string = year
+        return labels
+
+    formatter.format_ticks = year_once
+    return formatter
 
 
 def _value_axis(ax: Any, metric: str, lang: str, axis: str = "y") -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 import pandas as pd
@@ -89,6 +90,7 @@ def plot_drivers(
         room = (_width_in(ax) - 2.4) * float(ax.figure.dpi) / (len(steps) + 1)
         upright = room < 48
         level = 0.0
+        value_labels: list[Any] = []
         for i, (_, volume, unit_cost) in enumerate(steps):
             # volume first, then unit cost from where volume left off: side by side, so
             # effects of opposite sign never hide each other
@@ -112,21 +114,27 @@ def plot_drivers(
             )
             step = volume + unit_cost
             ax.plot([i + 0.34, i + 0.66], [level + step] * 2, color="#666666", lw=0.8)
-            top = max(level, level + volume, level + step)
-            ax.annotate(
-                f"{'+' if step >= 0 else ''}{format_value(step, 'CNY')}",
-                (i, top),
-                textcoords="offset points",
-                xytext=(0, 3),
-                ha="center",
-                va="bottom",
-                fontsize=8,
-                rotation=90 if upright else 0,
+            # a rise is labelled above its highest point, a fall below its lowest: clear of
+            # the step's bars and of the connector to the next step
+            ends = (level, level + volume, level + step)
+            rise = step >= 0
+            value_labels.append(
+                ax.annotate(
+                    f"{'+' if rise else ''}{format_value(step, 'CNY')}",
+                    (i, max(ends) if rise else min(ends)),
+                    textcoords="offset points",
+                    xytext=(0, 3 if rise else -3),
+                    ha="center",
+                    va="bottom" if rise else "top",
+                    fontsize=8,
+                    rotation=90 if upright else 0,
+                )
             )
             level += step
         total = level
         ax.bar(len(steps), total, color="#333333", width=0.6, label=t("Total change", lang))
         ax.set_ylim(*waterfall_limits(steps, headroom=0.4 if upright else 0.18))
+        ax.add_artist(_label_room()(value_labels))
         ticks = [s[0] for s in steps] + [t("Total", lang)]
         fits = room >= 7.5 * max(_chars(tick) for tick in ticks) + 8  # about 7.5 px a character
         ax.set_xticks(range(len(ticks)), ticks, rotation=0 if fits else 90)
@@ -145,6 +153,51 @@ def plot_drivers(
         _scoped_headline(ax, title, data, unit, names, window=window, lang=lang)
         _legend_outside(ax)
     return ax
+
+
+@functools.cache
+def _label_room() -> Any:
+    """The class of the artist that keeps a waterfall's labels inside its axes (matplotlib is
+    imported on first use)."""
+    from matplotlib.artist import Artist
+    from matplotlib.transforms import Bbox
+
+    class LabelRoom(Artist):
+        """Widens its axes' y-limits, when drawn, until every one of ``labels`` lies inside.
+
+        Labels are a fixed size in points while the axes' height is known only once the figure is
+        laid out, so the room is found at drawing time: drawn first (lowest ``zorder``), before
+        the bars, the labels and the ticks.
+        """
+
+        zorder = -1e9
+        PAD = 2.0  # pixels between a label and the axes' edge
+
+        def __init__(self, labels: list[Any]) -> None:
+            super().__init__()
+            self.labels = labels
+
+        def draw(self, renderer: Any) -> None:
+            ax: Any = self.axes
+            for _ in range(12):  # widening one side moves the labels of the other: passes
+                low, high = ax.get_ylim()
+                box = ax.get_window_extent(renderer)
+                over = max([b.y1 - box.y1 + self.PAD for b in self._boxes(renderer)], default=0.0)
+                under = max([box.y0 - b.y0 + self.PAD for b in self._boxes(renderer)], default=0.0)
+                if (over <= 0.01 and under <= 0.01) or box.height <= 0:
+                    return  # settled: a second drawing changes nothing
+                per_pixel = (high - low) / box.height
+                # a little beyond what is missing, so that the passes end
+                over, under = (max(v, 0) * 1.05 + (0.05 if v > 0 else 0) for v in (over, under))
+                ax.set_ylim(low - under * per_pixel, high + over * per_pixel)
+
+        def _boxes(self, renderer: Any) -> list[Any]:
+            return [label.get_window_extent(renderer) for label in self.labels]
+
+        def get_window_extent(self, renderer: Any = None) -> Any:
+            return Bbox.null()
+
+    return LabelRoom
 
 
 def _chars(text: str) -> int:

@@ -2,13 +2,14 @@
 
 A board draws its figure into an ``ipywidgets.Image`` (a PNG rendered once at ``DPI``, no
 second "tight" pass), which follows the notebook's width. The figure is kept between redraws:
-each panel (axes) is redrawn only when what it shows changed (see :class:`Panel`), and the
-image of each view is kept per frame, so going back to a view shows it at once.
+each panel (axes) is redrawn only when what it shows changed (see :class:`Panel`) and only
+its part of the image is painted again, in the layout kept from the last whole drawing (see
+:class:`~costtrend_nb.widgets._paint.Painter`), and the image of each view is kept per frame, so
+going back to a view shows it at once.
 """
 
 from __future__ import annotations
 
-import io
 from collections.abc import Callable, Hashable, Mapping, Sequence
 from contextlib import suppress
 from html import escape
@@ -21,6 +22,7 @@ from ..errors import CostTrendError
 from ..lang import check_lang, t
 from ._controls import ERROR_CLASS, FIGURE_CLASS, LABELS, Busy, FilterBar
 from ._memo import FrameMemo
+from ._paint import Painter, encode_png
 from ._source import DataSource, Loader
 
 __all__ = ["DPI", "Board", "Panel", "cleared", "figure_png", "load_frame", "resolve_names"]
@@ -46,16 +48,10 @@ def figure_png(fig: Any) -> bytes:
 
     ``savefig`` would draw twice with a layout engine (a layout pass, then the drawing), and
     ``bbox_inches="tight"`` once more; the canvas's own draw lays out and renders in one pass.
+    A board repaints its figure with a :class:`~costtrend_nb.widgets._paint.Painter` instead.
     """
-    from PIL import Image
-
-    canvas = fig.canvas
-    canvas.draw()
-    width, height = canvas.get_width_height(physical=True)
-    rgba = Image.frombuffer("RGBA", (width, height), canvas.buffer_rgba(), "raw", "RGBA", 0, 1)
-    buffer = io.BytesIO()
-    rgba.convert("RGB").save(buffer, format="png", compress_level=1)
-    return buffer.getvalue()
+    fig.canvas.draw()
+    return encode_png(fig.canvas)
 
 
 def resolve_names(names: Any, source: DataSource) -> dict[int, str]:
@@ -148,7 +144,9 @@ class Board:
         width = f"{round(self.figsize[0] * 96)}px"  # the figure's size in CSS pixels, at most
         self.image = w.Image(  # hidden until it holds a figure: an empty image is no figure
             format="png",
-            layout=w.Layout(width="100%", max_width=width, height="auto", display="none"),
+            layout=w.Layout(  # no margin: 100 % plus ipywidgets' 2 px margins cut its edge
+                width="100%", max_width=width, height="auto", margin="0", display="none"
+            ),
         )
         self.image.add_class(FIGURE_CLASS)
         self.output = self.image  # where the figure is shown
@@ -162,6 +160,8 @@ class Board:
         self._figure_state: Any = None
         self._axes: list[Any] = []
         self._drawn: list[Any] = []
+        self._painter: Painter | None = None
+        self._unpainted: set[int] = set()  # axes redrawn since the image was last painted
         view_row = w.HBox(self.view_controls, layout=w.Layout(flex_flow="wrap"))
         self.controls = w.VBox([view_row] if self.shared else [self.filters.widget, view_row])
         header = [] if self.shared else [w.HTML(f"<b>{escape(t(self.title, self.lang))}</b>")]
@@ -251,7 +251,8 @@ class Board:
             png = self._images.peek(frame, state)
             if png is None:
                 try:
-                    png = figure_png(self._draw_figure(frame, state))
+                    self._draw_figure(frame, state)
+                    png = self._paint()
                 except (CostTrendError, ValueError) as err:
                     self._show_error(t("Cannot draw this selection: {error}", self.lang, error=err))
                     return
@@ -276,7 +277,15 @@ class Board:
         if frame is not None and self._figure_state != (id(frame), self.view_state()):
             with suppress(CostTrendError, ValueError):  # the error is on show already
                 self._draw_figure(frame, self.view_state())
+                self._paint()  # in a layout that fits what is drawn now
         return self._figure
+
+    def _paint(self) -> bytes:
+        """The figure as PNG bytes, painting the panels redrawn since the last time."""
+        assert self._painter is not None
+        png = self._painter.png(self._unpainted)
+        self._unpainted.clear()
+        return png
 
     def _new_figure(self, frame: pd.DataFrame) -> None:
         from matplotlib.backends.backend_agg import FigureCanvasAgg
@@ -287,6 +296,8 @@ class Board:
         self._figure, self._figure_frame = fig, frame
         self._axes = list(fig.subplots(1, 2, width_ratios=list(self.width_ratios)))
         self._drawn = [_FRESH] * len(self._axes)
+        self._painter = Painter(fig)
+        self._unpainted = set(range(len(self._axes)))
 
     def _draw_figure(self, frame: pd.DataFrame, state: tuple[Any, ...]) -> Any:
         """The figure for ``frame`` and the view ``state``: only changed panels are redrawn."""
@@ -299,6 +310,7 @@ class Board:
                 if drawn is _HALF_DRAWN:
                     ax.clear()
                 self._drawn[i] = _HALF_DRAWN  # until the draw succeeds
+                self._unpainted.add(i)
                 panel.draw(ax, None if drawn in (_FRESH, _HALF_DRAWN) else drawn)
                 self._drawn[i] = panel.key
         self._figure_state = (id(frame), state)

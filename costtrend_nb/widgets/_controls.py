@@ -19,13 +19,36 @@ from ..lang import t
 from ..style import group_label
 from ._source import DataSource
 
-__all__ = ["BUSY_CLASS", "ERROR_CLASS", "FIGURE_CLASS", "Busy", "FilterBar", "MultiSelect"]
+__all__ = [
+    "BUSY_CLASS",
+    "ERROR_CLASS",
+    "FIGURE_CLASS",
+    "Busy",
+    "FilterBar",
+    "MultiSelect",
+    "toggle_layout",
+]
 
 # The CSS classes the browser tests find the busy indicator, the figure and the error by.
 BUSY_CLASS = "costtrend-busy"
 FIGURE_CLASS = "costtrend-figure"
 ERROR_CLASS = "costtrend-error"
 LABELS = {"description_width": "initial"}  # labels are never cut ("Departme…")
+
+
+def toggle_layout() -> Any:
+    """The layout of toggle buttons: their label beside the buttons, centred on them (the
+    widget is a block, so its buttons went on a line below the label)
+
+    Example:
+        >>> toggle_layout().align_items
+        'center'
+    """
+    import ipywidgets as w
+
+    return w.Layout(display="flex", flex_flow="row", align_items="center", width="auto")
+
+
 NAMES_SHOWN = 4  # names listed in a multi-select's summary before "and N more"
 
 
@@ -148,6 +171,7 @@ class FilterBar:
             value=granularity,
             description=t("Buckets", lang),
             style={**LABELS, "button_width": "auto"},
+            layout=toggle_layout(),
         )
         self.model_types_picker = MultiSelect(
             t("Model types", lang), source.model_types(), model_types, lang=lang

@@ -13,7 +13,7 @@ from ..plot import plot_breakdown, plot_drivers, plot_forecast, plot_period_over
 from ..plot._common import _legend_outside
 from ..style import format_value, style_context
 from ._board import Board, Panel, cleared
-from ._controls import LABELS
+from ._controls import LABELS, toggle_layout
 from ._memo import FrameMemo
 
 __all__ = ["ForecastOverlay", "ModelTypeBreakdown", "PeriodComparison", "parse_budget"]
@@ -58,6 +58,7 @@ class PeriodComparison(Board):
             value="calendar",
             description=t("Align", lang),
             style={**LABELS, "button_width": "auto"},
+            layout=toggle_layout(),
         )
         return [self.period, self.align]
 
