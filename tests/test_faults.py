@@ -107,8 +107,13 @@ def test_fetch_equals_the_truth_under_each_fault_mode(mode):
     if faults.throttle_every and not (faults.error_rate or faults.truncate_rate):
         # every wait followed a 429: none may be shorter than its x-acs-retry-after
         assert client_waits and min(client_waits) >= faults.retry_after_ms / 1000
-    if faults.latency_ms:  # every answer waited (but a rare one whose handling took 20 ms)
-        assert len(emulator_waits) >= 0.9 * emu.requests
+    if faults.latency_ms:
+        # an answer waits what is left of its latency after the emulator's own work, so on a
+        # loaded machine some wait nothing: the waits are bounded, and the spikes are there
+        most = (faults.latency_ms + faults.spike_ms) / 1000
+        assert emulator_waits and all(0 < wait <= most for wait in emulator_waits)
+        if faults.spike_rate:
+            assert any(wait > faults.spike_ms / 2000 for wait in emulator_waits)
 
 
 def test_idle_buckets_sent_as_zeros_change_nothing():
