@@ -5,6 +5,7 @@
 #   make test         every test, notebooks included (make test-slow: the long runs)
 #   make test-floors  the tests on the lowest version in each dependency's range (.venv-floors)
 #   make bench        the benchmarks, each against its baseline (benchmarks/RESULTS.md)
+#   make mutation     mutation testing of the core (docs/mutation.md; make mutation-smoke: a few mutants)
 #   make lint         ruff and mypy
 #   make lab          open the notebooks in JupyterLab (installed into .venv, pinned)
 #   make notebook-outputs  re-run the notebooks on the demo, storing the outputs nbval compares
@@ -66,6 +67,21 @@ test-floors:
 bench: $(VENV)/.test  # the full benchmarks (benchmarks/README.md)
 	$(BIN)/python benchmarks/run.py
 
+# mutmut in a venv of its own (.venv-mutation); tools/mutation.py runs each target of
+# tests/mutation_targets.toml in a snapshot under build/mutation/, never in the checkout
+MUTATION := .venv-mutation
+.PHONY: mutation mutation-smoke
+$(MUTATION)/.installed: pyproject.toml constraints.txt
+	$(PYTHON) -m venv $(MUTATION)
+	$(MUTATION)/bin/python -m pip --disable-pip-version-check --quiet install -c constraints.txt -e ".[test]" mutmut==3.8.1
+	@touch $@
+
+mutation: $(MUTATION)/.installed  # every target (docs/mutation.md); fails under 85 % killed
+	$(MUTATION)/bin/python tools/mutation.py
+
+mutation-smoke: $(MUTATION)/.installed  # 24 mutants, under a minute of wall time (for CI)
+	$(MUTATION)/bin/python tools/mutation.py --smoke
+
 $(VENV)/.lab: pyproject.toml constraints.txt | $(BIN)/python
 	$(PIP) install -c constraints.txt -e ".[lab]"
 	@touch $@ $(VENV)/.runtime
@@ -78,8 +94,8 @@ notebook-outputs: $(VENV)/.test  # re-run the notebooks on the demo and store th
 	$(BIN)/python -m costtrend_nb.report notebooks/*.ipynb
 
 lint: $(VENV)/.test
-	$(BIN)/ruff check costtrend_nb tests benchmarks
-	$(BIN)/ruff format --check costtrend_nb tests benchmarks
+	$(BIN)/ruff check costtrend_nb tests benchmarks tools
+	$(BIN)/ruff format --check costtrend_nb tests benchmarks tools
 	$(BIN)/mypy
 
 constraints:

@@ -220,10 +220,12 @@ class Cache:
             if old is not None and lo <= old.start < old.end <= hi:
                 trusted = max(trusted, old.end)  # settled before; now fetched afresh or kept
             hi = min(hi, trusted)
-            if hi <= lo or (old is not None and (old.start, old.end) == (lo, hi)):
+            if hi <= lo:
                 continue
             parts = ([old] if old is not None else []) + chains[series]  # later copies win
             entry = _merge(key, parts, lo, hi, as_of)
+            if old is not None and _same_points(old, entry):
+                continue  # nothing new: the file stays as it was
             written += self._save(entry)
         return written
 
@@ -430,6 +432,18 @@ def _merge(
         timestamps=reverse_unique[keep],
         columns={k: v[last][keep].astype(np.float64) for k, v in columns.items()},
         declared=declared,
+    )
+
+
+def _same_points(a: _Entry, b: _Entry) -> bool:
+    """True when two entries hold the same span, buckets and values (their clocks aside): a
+    span that did not grow may still hold fresher values, re-fetched under a longer settle."""
+    return (
+        (a.start, a.end) == (b.start, b.end)
+        and np.array_equal(a.timestamps, b.timestamps)
+        and a.columns.keys() == b.columns.keys()
+        and all(np.array_equal(a.columns[k], b.columns[k]) for k in a.columns)
+        and a.declared == b.declared
     )
 
 

@@ -1,0 +1,155 @@
+"""Mutation testing of the core with mutmut (issue 16; docs/mutation.md says why mutmut).
+
+Each target of tests/mutation_targets.toml (a module, or analysis/) runs in a snapshot of the
+package and the tests under build/mutation/<target>/, so the checkout is never mutated and
+edits made meanwhile do not mix in. mutmut runs each mutant against only those of the target's
+test files that reach the mutated function. Prints the kill ratio per target and the survivors;
+exits 1 when a target scores under --min-score.
+
+    python tools/mutation.py                      # every target (make mutation)
+    python tools/mutation.py catalogue query      # some targets
+    python tools/mutation.py --smoke              # a handful of mutants (make mutation-smoke)
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import sys
+import time
+import tomllib
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+TARGETS = ROOT / "tests" / "mutation_targets.toml"
+WORK = ROOT / "build" / "mutation"
+IGNORE = shutil.ignore_patterns("__pycache__", "*.pyc", ".pytest_cache", ".hypothesis")
+
+
+def _toml_list(values: list[str]) -> str:
+    return "[" + ", ".join(json.dumps(v) for v in values) + "]"
+
+
+def _snapshot(name: str, target: dict, pytest_options: dict) -> Path:
+    """build/mutation/<name>/: the package, the tests and a pyproject.toml for this target."""
+    work = WORK / name
+    if work.exists():
+        shutil.rmtree(work)
+    work.mkdir(parents=True)
+    shutil.copytree(ROOT / "costtrend_nb", work / "costtrend_nb", ignore=IGNORE)
+    shutil.copytree(ROOT / "tests", work / "tests", ignore=IGNORE)
+    markers = pytest_options.get("markers", [])
+    deselect = [f"--deselect={t}" for t in target.get("deselect", [])]
+    filters = pytest_options.get("filterwarnings", [])
+    (work / "pyproject.toml").write_text(
+        "[tool.pytest.ini_options]\n"
+        "addopts = \"-p no:nbval -p no:cacheprovider -m 'not slow and not browser'\"\n"
+        f"markers = {_toml_list(markers)}\n"
+        f"filterwarnings = {_toml_list(filters)}\n\n"
+        "[tool.mutmut]\n"
+        'source_paths = ["costtrend_nb"]\n'
+        f"only_mutate = {_toml_list(target['mutate'])}\n"
+        f"pytest_add_cli_args_test_selection = {_toml_list(target['tests'])}\n"
+        'also_copy = ["tests"]\n'
+        f"pytest_add_cli_args = {_toml_list(deselect)}\n"
+    )
+    return work
+
+
+def _mutmut(work: Path, *args: str, log: Path | None = None) -> str:
+    exe = Path(sys.executable).with_name("mutmut")
+    env = {**os.environ, "ALIBABA_CLOUD_ECS_METADATA_DISABLED": "true", "MPLBACKEND": "Agg"}
+    out = subprocess.run(
+        [str(exe), *args], cwd=work, env=env, capture_output=True, text=True, check=False
+    )
+    if log is not None:
+        log.write_text(out.stdout + out.stderr)
+    if out.returncode:
+        raise SystemExit(f"mutmut {' '.join(args)} failed in {work}:\n{out.stderr[-3000:]}")
+    return out.stdout
+
+
+def run_target(name: str, target: dict, pytest_options: dict, jobs: int, only: list[str]) -> dict:
+    """Mutate one target and test it; its figures and survivors."""
+    work = _snapshot(name, target, pytest_options)
+    started, cpu = time.monotonic(), os.times()
+    _mutmut(work, "run", "--max-children", str(jobs), *only, log=work / "run.log")
+    wall = time.monotonic() - started
+    after = os.times()
+    cpu_s = (after.children_user + after.children_system) - (
+        cpu.children_user + cpu.children_system
+    )
+    listing = _mutmut(work, "results", "--all", "true")
+    status = {}
+    for line in listing.splitlines():
+        mutant, _, state = line.strip().rpartition(": ")
+        if mutant:
+            status[mutant] = state
+    counts = {s: list(status.values()).count(s) for s in set(status.values())}
+    checked = len(status) - counts.get("not checked", 0) - counts.get("skipped", 0)
+    killed = counts.get("killed", 0) + counts.get("timeout", 0)
+    killed += counts.get("caught by type check", 0)
+    return {
+        "target": name,
+        "mutants": checked,
+        "killed": killed,
+        "survived": counts.get("survived", 0),
+        "no_tests": counts.get("no tests", 0),
+        "suspicious": counts.get("suspicious", 0),
+        "score": round(100 * killed / checked, 1) if checked else 0.0,
+        "wall_s": round(wall, 1),
+        "cpu_s": round(cpu_s, 1),
+        "survivors": sorted(m for m, st in status.items() if st in ("survived", "no tests")),
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("targets", nargs="*", help="targets to run (default: every one)")
+    parser.add_argument("--smoke", action="store_true", help="a handful of mutants only")
+    parser.add_argument("--jobs", type=int, default=os.cpu_count() or 2)
+    parser.add_argument("--min-score", type=float, default=85.0)
+    args = parser.parse_args(argv)
+    config = tomllib.loads(TARGETS.read_text())
+    pytest_options = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["pytest"][
+        "ini_options"
+    ]
+    targets = config["targets"]
+    only: list[str] = []
+    if args.smoke:
+        names, only = [config["smoke"]["target"]], config["smoke"]["mutants"]
+    else:
+        names = args.targets or list(targets)
+    unknown = [n for n in names if n not in targets]
+    if unknown:
+        parser.error(f"unknown target(s) {', '.join(unknown)}; known: {', '.join(targets)}")
+    results = []
+    for name in names:
+        result = run_target(name, targets[name], pytest_options, args.jobs, only)
+        results.append(result)
+        print(
+            f"{name:10} {result['killed']:4d} of {result['mutants']:4d} killed "
+            f"({result['score']:5.1f} %), {result['wall_s']:6.1f} s wall, "
+            f"{result['cpu_s']:6.1f} s CPU",
+            flush=True,
+        )
+        for survivor in result["survivors"]:
+            print(f"    survived: {survivor}")
+    (WORK / ("smoke.json" if args.smoke else "summary.json")).write_text(
+        json.dumps(results, indent=2) + "\n"
+    )
+    if args.smoke:
+        ok = all(r["mutants"] > 0 and r["killed"] > 0 and not r["suspicious"] for r in results)
+        print("mutation smoke:", "ok" if ok else "FAILED (no mutant killed, or suspicious)")
+        return 0 if ok else 1
+    low = [r["target"] for r in results if r["score"] < args.min_score]
+    if low:
+        print(f"under {args.min_score:g} % killed: {', '.join(low)}")
+    return 1 if low else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
