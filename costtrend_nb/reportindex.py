@@ -4,7 +4,7 @@
 ``takeaway`` (markdown or plain text), the thumbnail the first figure of the cell tagged
 ``key-figure`` (else the notebook's first figure) shrunk to :data:`THUMBNAIL_WIDTH` pixels as a
 ``data:`` URI. :func:`write_index` renders the cards with :func:`costtrend_nb.summary.render_index`
-when a summary is given and that module is there, else as a plain, styled list.
+when a summary is given, else as a plain, styled list.
 
 Example:
     >>> import nbformat.v4 as v4
@@ -21,7 +21,6 @@ import datetime as dt
 import html
 import io
 import re
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -29,28 +28,9 @@ from . import __version__
 from .reportkernel import optimise_png
 from .reportpage import STYLE, demo_banner
 
-__all__ = ["THUMBNAIL_WIDTH", "Card", "card", "thumbnail", "write_index"]
+__all__ = ["THUMBNAIL_WIDTH", "card", "thumbnail", "write_index"]
 
 THUMBNAIL_WIDTH = 480
-
-
-@dataclass(frozen=True)
-class Card:
-    """One report on the index (the same fields as :class:`costtrend_nb.summary.Card`)."""
-
-    title: str
-    href: str
-    takeaway: str = ""
-    thumbnail: str | None = None
-    scope: str = ""
-
-
-def _card_class() -> Any:
-    try:
-        from .summary import Card as SummaryCard
-    except ImportError:
-        return Card
-    return SummaryCard
 
 
 def _tagged(nb: Any, tag: str) -> list[Any]:
@@ -115,9 +95,9 @@ def card(nb: Any, title: str, href: str, scope: str = "") -> Any:
         [c for c in nb.cells if c.cell_type == "code"]
     )
     picture = thumbnail(png) if png else None
-    return _card_class()(
-        title=title, href=href, takeaway=takeaway(nb), thumbnail=picture, scope=scope
-    )
+    from .summary import Card
+
+    return Card(title=title, href=href, takeaway=takeaway(nb), thumbnail=picture, scope=scope)
 
 
 def write_index(
@@ -133,12 +113,9 @@ def write_index(
     generated_at = generated_at or dt.datetime.now(dt.UTC)
     page = None
     if summary is not None:
-        try:
-            from .summary import render_index
-        except ImportError:
-            pass
-        else:
-            page = render_index(summary, cards, generated_at=generated_at, lang=lang)
+        from .summary import render_index
+
+        page = render_index(summary, cards, generated_at=generated_at, lang=lang)
     if page is None:
         page = _plain_index(cards, demo=demo, generated_at=generated_at, lang=lang)
     index = out / "index.html"

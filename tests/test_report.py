@@ -297,7 +297,8 @@ def test_index_uses_the_summary_page_when_there_is_one(tmp_path, monkeypatch):
     import sys
     import types
 
-    from costtrend_nb.reportindex import Card, write_index
+    from costtrend_nb.reportindex import write_index
+    from costtrend_nb.summary import Card
 
     calls = []
     fake = types.ModuleType("costtrend_nb.summary")

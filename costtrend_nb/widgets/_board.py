@@ -20,7 +20,7 @@ import pandas as pd
 from ..catalogue import METRICS, metric_info, sort_metrics
 from ..errors import CostTrendError
 from ..lang import check_lang, t
-from ._controls import ERROR_CLASS, FIGURE_CLASS, LABELS, Busy, FilterBar
+from ._controls import ERROR_CLASS, FIGURE_CLASS, LABELS, Busy, FilterBar, HasFilters
 from ._memo import FrameMemo
 from ._paint import Painter, encode_png
 from ._source import DataSource, Loader
@@ -87,7 +87,7 @@ def load_frame(
     return frame, None
 
 
-class Board:
+class Board(HasFilters):
     """The controls, loading, busy state, errors and rendering shared by the dashboards.
 
     Standalone, a board has its own filter bar; in a :class:`Dashboard` it shares the
@@ -171,28 +171,6 @@ class Board:
         if not self.shared:
             self.filters.observe(self._on_data)
             self.refresh()
-
-    # -- the filter bar's controls, as attributes of the board ---------------------------------
-
-    @property
-    def start(self) -> Any:
-        return self.filters.start
-
-    @property
-    def end(self) -> Any:
-        return self.filters.end
-
-    @property
-    def granularity(self) -> Any:
-        return self.filters.granularity
-
-    @property
-    def model_types(self) -> Any:
-        return self.filters.model_types
-
-    @property
-    def departments(self) -> Any:
-        return self.filters.departments
 
     @property
     def is_busy(self) -> bool:

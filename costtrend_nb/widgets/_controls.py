@@ -135,6 +135,34 @@ class MultiSelect:
         self.summary.value = f"<b>{escape(self.label)}</b>: {escape(text)}"
 
 
+class HasFilters:
+    """A widget holding a :class:`FilterBar` as ``filters`` shows its controls as its own
+    attributes (``board.start``, ``board.model_types``...), as the dashboards did before the
+    bar was shared."""
+
+    filters: FilterBar
+
+    @property
+    def start(self) -> Any:
+        return self.filters.start
+
+    @property
+    def end(self) -> Any:
+        return self.filters.end
+
+    @property
+    def granularity(self) -> Any:
+        return self.filters.granularity
+
+    @property
+    def model_types(self) -> Any:
+        return self.filters.model_types
+
+    @property
+    def departments(self) -> Any:
+        return self.filters.departments
+
+
 class FilterBar:
     """The controls that choose the data: dates, granularity, model types, departments.
 

@@ -9,14 +9,14 @@ import pandas as pd
 
 from ..lang import check_lang, t
 from ._board import Board, load_frame, resolve_names
-from ._controls import ERROR_CLASS, Busy, FilterBar
+from ._controls import ERROR_CLASS, Busy, FilterBar, HasFilters
 from ._source import DataSource, Loader
 from .boards import ForecastOverlay, ModelTypeBreakdown, PeriodComparison
 
 __all__ = ["Dashboard"]
 
 
-class Dashboard:
+class Dashboard(HasFilters):
     """The three dashboards in tabs, under one filter bar that every tab shares.
 
     A change of dates, granularity, model types or departments fetches once (split by model
@@ -101,27 +101,6 @@ class Dashboard:
     def is_busy(self) -> bool:
         """True while the dashboard loads, or a tab draws."""
         return self._busy.active or any(board.is_busy for board in self.boards)
-
-    # the filter bar's controls, as attributes of the dashboard
-    @property
-    def start(self) -> Any:
-        return self.filters.start
-
-    @property
-    def end(self) -> Any:
-        return self.filters.end
-
-    @property
-    def granularity(self) -> Any:
-        return self.filters.granularity
-
-    @property
-    def model_types(self) -> Any:
-        return self.filters.model_types
-
-    @property
-    def departments(self) -> Any:
-        return self.filters.departments
 
     def refresh(self) -> None:
         """Load the data for the filter bar's choices once, and redraw the tab shown (the
