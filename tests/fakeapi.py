@@ -176,3 +176,20 @@ class FakeAPI:
 
     def trend_requests(self) -> list[dict[str, str]]:
         return [self._params(r) for r in self.requests if r.url.path.endswith("/trend")]
+
+
+CLI_CREDENTIALS = ("AKIDclitest00001", "cli-secret")
+
+
+def serve_cli(monkeypatch: Any) -> FakeAPI:
+    """Make ``costtrend-nb`` (``cli.main``) talk to a new :class:`FakeAPI`, with no waits."""
+    from costtrend_nb import CostTrendClient, Credentials, cli
+
+    api = FakeAPI()
+    credentials = Credentials(*CLI_CREDENTIALS)
+    monkeypatch.setattr(
+        cli,
+        "_make_client",
+        lambda args: CostTrendClient(credentials, transport=api.transport(), sleep=lambda s: None),
+    )
+    return api

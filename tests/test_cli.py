@@ -6,20 +6,14 @@ import pytest
 
 from costtrend_nb import CostTrendClient, Credentials, cli
 
-from .fakeapi import FakeAPI
+from .fakeapi import FakeAPI, serve_cli
 
 CREDS = Credentials("AKIDclitest00001", "cli-secret")
 
 
 @pytest.fixture
 def fake(monkeypatch):
-    api = FakeAPI()
-
-    def make_client(args):
-        return CostTrendClient(CREDS, transport=api.transport(), sleep=lambda s: None)
-
-    monkeypatch.setattr(cli, "_make_client", make_client)
-    return api
+    return serve_cli(monkeypatch)
 
 
 def fetch(*flags: str) -> int:

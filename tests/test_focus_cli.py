@@ -5,24 +5,17 @@ import json
 
 import pytest
 
-from costtrend_nb import CostTrendClient, Credentials, cli
+from costtrend_nb import CostTrendClient, cli
 from costtrend_nb.focus import MANIFEST, read_partition
 
-from .fakeapi import FakeAPI
+from .fakeapi import serve_cli
 
-CREDS = Credentials("AKIDclitest00001", "cli-secret")
 RANGE = ["--start", "2026-11-16", "--end", "2026-11-17"]
 
 
 @pytest.fixture
 def fake(monkeypatch):
-    api = FakeAPI()
-    monkeypatch.setattr(
-        cli,
-        "_make_client",
-        lambda args: CostTrendClient(CREDS, transport=api.transport(), sleep=lambda s: None),
-    )
-    return api
+    return serve_cli(monkeypatch)
 
 
 def refused(capsys, code, *words):
