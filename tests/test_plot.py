@@ -329,3 +329,13 @@ def test_a_partial_fetch_is_flagged_on_its_plot():
     assert partial_notices(P.plot_trend(df, by="model_type")) == [
         "Partial data: 1 series missing (model_type=TTS); totals are understated"
     ]
+
+
+def test_a_budget_line_in_the_month_view_has_headroom_above_it():
+    from costtrend_nb import CostTrendClient
+    from costtrend_nb.plot import plot_forecast
+
+    df = CostTrendClient.demo().fetch("2026-06-01", "2026-11-21", granularity="daily")
+    budget = 78_000  # above every value drawn: the line used to sit on the axes' top edge
+    ax = plot_forecast(df, view="month", budget=budget)
+    assert ax.get_ylim()[1] >= budget * 1.1

@@ -28,7 +28,9 @@ from ._common import (
 )
 from ._titles import KEY_GID, _scoped_headline, _subject
 
-__all__ = ["plot_forecast"]
+__all__ = ["BUDGET_HEADROOM", "plot_forecast"]
+
+BUDGET_HEADROOM = 1.12  # the month view's axes reach this far above a budget line
 
 
 @notes_missing_series
@@ -232,6 +234,8 @@ def _plot_landing(
     _date_axis(ax, lang)
     _value_axis(ax, metric, lang)
     ax.set_ylim(bottom=0)
+    if budget is not None:  # the line never sits on the axes' top edge
+        ax.set_ylim(top=max(ax.get_ylim()[1], budget * BUDGET_HEADROOM))
     subject = _subject(metric_info(metric).label, data, names, lang)
     title = t("{subject}: where {month} will land", lang, subject=subject, month=land["month"])
     unit = t("{unit}, spent so far this month", lang, unit=metric_label(metric, lang))

@@ -11,6 +11,7 @@ from ..analysis._frame import bucket_freq
 from ..lang import resolve_lang, t
 from ..plot import plot_breakdown, plot_drivers, plot_forecast, plot_period_overlay
 from ..plot._common import _legend_outside
+from ..plot.forecast import BUDGET_HEADROOM
 from ..style import format_value, style_context
 from ._board import Board, Panel, cleared
 from ._controls import LABELS, toggle_layout
@@ -19,7 +20,6 @@ from ._memo import FrameMemo
 __all__ = ["ForecastOverlay", "ModelTypeBreakdown", "PeriodComparison", "parse_budget"]
 
 PERIODS = ["day", "week", "month", "quarter", "year"]
-HEADROOM = 1.12  # the axes reach this far above a budget line near their top
 
 
 def _periods(lang: str) -> list[tuple[str, str]]:
@@ -307,7 +307,7 @@ class ForecastOverlay(Board):
                     p=f"{p:.0%}",
                 )
                 self._budget_artists = [ax.axhline(budget, color="#D55E00", lw=1.2, label=label)]
-                top = max(top, budget * HEADROOM)
+                top = max(top, budget * BUDGET_HEADROOM)
             ax.set_ylim(0, top)
             if ax.get_legend() is not None or self._budget_artists:
                 _legend_outside(ax)
