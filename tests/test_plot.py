@@ -1,5 +1,7 @@
 """Plots, checked on their artists (line data, legends, formatters, band vertices), not pixels."""
 
+import re
+
 import matplotlib as mpl
 import matplotlib.pyplot as plt
 import numpy as np
@@ -181,8 +183,11 @@ def test_forecast_bands_match_the_forecast(daily):
 
 def test_month_view_marks_budget_and_landing(daily):
     ax = P.plot_forecast(daily, view="month", budget=76_000)
-    budget = next(line for line in ax.get_lines() if line.get_label().startswith("Budget"))
-    assert budget.get_ydata()[0] == 76_000 and "P(over)" in budget.get_label()
+    budget = next(line for line in ax.get_lines() if line.get_label() == "_budget")
+    assert budget.get_ydata()[0] == 76_000
+    label = next(t for t in ax.texts if t.get_text().startswith("Budget"))
+    assert re.fullmatch(r"Budget ¥76,000: P\(over\) \d+%", label.get_text())
+    assert "Budget" not in " ".join(legend_texts(ax))  # labelled on the line, not in the legend
     assert any("Lands at ¥" in t.get_text() for t in ax.texts)
     spent = ax.get_lines()[0]
     assert spent.get_ydata()[0] == 0.0

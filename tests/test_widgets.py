@@ -123,25 +123,43 @@ def test_forecast_board_horizon_and_budget(client):
     board.horizon.value = 21
     board.budget.value = "80000"
     assert board.render_count == 3 and client.request_count == sent
-    legend = [t.get_text() for t in board.last_figure.axes[1].get_legend().get_texts()]
-    assert any(t.startswith("Budget ¥80,000") for t in legend)
-    assert board.last_figure.axes[1].get_ylim()[1] >= 80_000 * 1.1  # headroom above the line
+    month = board.last_figure.axes[1]
+    assert [t.get_text()[:14] for t in month.texts if "Budget" in t.get_text()] == [
+        "Budget ¥80,000"
+    ]  # one label, on the line: the old one is gone
+    assert month.get_ylim()[1] >= 80_000 * 1.1  # headroom above the line
+
+
+def budget_texts(ax):
+    """Every text of ``ax`` (legend included) that speaks of a budget."""
+    legend = ax.get_legend().get_texts() if ax.get_legend() is not None else []
+    return [t.get_text() for t in [*ax.texts, *legend] if "Budget" in t.get_text()]
+
+
+def test_a_new_budget_repaints_one_panel_in_the_kept_layout(client):
+    frame = client.fetch("2026-08-23", "2026-11-21", granularity="daily")
+    board = ForecastOverlay(frame, budget=80_000)
+    painted = board._painter.full_paints
+    for budget in ("90000", "70000", "", "60000", "150000"):  # wider labels, none, a higher top
+        board.budget.value = budget
+        assert board.error is None, budget
+    assert board._painter.full_paints == painted  # the legend never changes with the budget
+    assert budget_texts(board.last_figure.axes[1]) == ["Budget ¥150,000: P(over) 0%"]
 
 
 def test_the_budget_starts_empty_and_bad_text_is_shown(client):
     frame = client.fetch("2026-09-01", "2026-11-21", granularity="daily")
     board = ForecastOverlay(frame)
     assert board.budget.value == "" and board.budget_value is None
-    right = board.last_figure.axes[1]
-    assert not any("Budget" in t.get_text() for t in right.get_legend().get_texts())
+    assert budget_texts(board.last_figure.axes[1]) == []
     board.budget.value = "¥90,000"
     assert board.budget_value == 90_000 and board.error is None
     board.budget.value = "lots"
     assert "amount in yuan" in board.error
     board.budget.value = ""
     assert board.error is None
-    right = board.last_figure.axes[1]  # the image was kept; the figure is brought up to date
-    assert not any("Budget" in t.get_text() for t in right.get_legend().get_texts())
+    # the image was kept; the figure is brought up to date
+    assert budget_texts(board.last_figure.axes[1]) == []
 
 
 def test_dashboard_tabs_share_one_filter_bar_and_one_fetch(client):

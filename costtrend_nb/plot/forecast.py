@@ -28,9 +28,10 @@ from ._common import (
 )
 from ._titles import KEY_GID, _scoped_headline, _subject
 
-__all__ = ["BUDGET_HEADROOM", "plot_forecast"]
+__all__ = ["BUDGET_HEADROOM", "draw_budget", "plot_forecast"]
 
 BUDGET_HEADROOM = 1.12  # the month view's axes reach this far above a budget line
+BUDGET_COLOR = "#D55E00"
 
 
 @notes_missing_series
@@ -220,17 +221,7 @@ def _plot_landing(
         gid=KEY_GID,
     )
     if budget is not None:
-        ax.axhline(
-            budget,
-            color="#D55E00",
-            lw=1.2,
-            label=t(
-                "Budget {value}: P(over) {p}",
-                lang,
-                value=format_value(budget, "CNY"),
-                p=f"{land['p_exceed_budget']:.0%}",
-            ),
-        )
+        draw_budget(ax, budget, float(land["p_exceed_budget"]), lang)
     _date_axis(ax, lang)
     _value_axis(ax, metric, lang)
     ax.set_ylim(bottom=0)
@@ -244,3 +235,37 @@ def _plot_landing(
     _scoped_headline(ax, title, data, unit, names, window=window, lang=lang)
     _legend_outside(ax)
     return ax
+
+
+def draw_budget(ax: Any, budget: float, p_over: float, lang: str = "en") -> list[Any]:
+    """The budget as a line across the month view, labelled at its left end (where the month's
+    spend is still low) with the probability of going over it; the artists drawn.
+
+    The label sits on the line, not in the legend, so a new budget never changes the legend
+    or the panel's size (the dashboard then repaints one panel in its kept layout).
+
+    Example:
+        >>> import matplotlib.pyplot as plt
+        >>> fig, ax = plt.subplots()
+        >>> line, label = draw_budget(ax, 80_000, 0.36)
+        >>> label.get_text(), line.get_ydata()[0]
+        ('Budget ¥80,000: P(over) 36%', 80000)
+        >>> plt.close(fig)
+    """
+    text = t(
+        "Budget {value}: P(over) {p}", lang, value=format_value(budget, "CNY"), p=f"{p_over:.0%}"
+    )
+    line = ax.axhline(budget, color=BUDGET_COLOR, lw=1.2, label="_budget")  # "_": not in the legend
+    label = ax.annotate(
+        text,
+        xy=(0.0, budget),
+        xycoords=("axes fraction", "data"),
+        xytext=(4, 3),
+        textcoords="offset points",
+        ha="left",
+        va="bottom",
+        fontsize=9,
+        color=BUDGET_COLOR,
+        bbox={"boxstyle": "square,pad=0.15", "fc": "white", "ec": "none", "alpha": 0.85},
+    )
+    return [line, label]

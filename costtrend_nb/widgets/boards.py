@@ -10,9 +10,8 @@ from ..analysis import forecast, month_end_landing
 from ..analysis._frame import bucket_freq
 from ..lang import resolve_lang, t
 from ..plot import plot_breakdown, plot_drivers, plot_forecast, plot_period_overlay
-from ..plot._common import _legend_outside
-from ..plot.forecast import BUDGET_HEADROOM
-from ..style import format_value, style_context
+from ..plot.forecast import BUDGET_HEADROOM, draw_budget
+from ..style import style_context
 from ._board import Board, Panel, cleared
 from ._controls import LABELS, toggle_layout
 from ._memo import FrameMemo
@@ -291,23 +290,15 @@ class ForecastOverlay(Board):
         return [Panel((metric, horizon), cleared(ahead)), Panel((metric, budget), month)]
 
     def _draw_budget(self, frame: pd.DataFrame, metric: str, budget: float | None, ax: Any) -> None:
-        """The budget line with P(over) in the legend, with headroom above it; or none."""
+        """The budget line labelled with P(over), with headroom above it; or none."""
         lang = resolve_lang(self.lang)  # as the plots draw: English where no font draws Chinese
         for artist in self._budget_artists:
             artist.remove()
         self._budget_artists = []
         top = self._month_top
-        with style_context(lang):  # the legend's texts take the plots' fonts
+        with style_context(lang):  # the label takes the plots' fonts
             if budget is not None:
                 p = self.over_budget(frame, metric, budget)
-                label = t(
-                    "Budget {value}: P(over) {p}",
-                    lang,
-                    value=format_value(budget, "CNY"),
-                    p=f"{p:.0%}",
-                )
-                self._budget_artists = [ax.axhline(budget, color="#D55E00", lw=1.2, label=label)]
+                self._budget_artists = draw_budget(ax, budget, p, lang)
                 top = max(top, budget * BUDGET_HEADROOM)
             ax.set_ylim(0, top)
-            if ax.get_legend() is not None or self._budget_artists:
-                _legend_outside(ax)
