@@ -130,6 +130,18 @@ def test_forecast_board_horizon_and_budget(client):
     assert month.get_ylim()[1] >= 80_000 * 1.1  # headroom above the line
 
 
+def test_fewer_bars_repaint_in_the_kept_layout_and_a_new_metric_lays_out_afresh(client):
+    frame = client.fetch("2026-08-23", "2026-11-21", granularity="daily", by="model_type")
+    board = ModelTypeBreakdown(frame)
+    painter = board._painter
+    painted = painter.full_paints
+    for top in (7, 6, 5):  # the same charts with fewer bars: both panels fit where they were
+        board.top.value = top
+    assert painter.full_paints == painted and board.render_count == 4
+    board.metric.value = "total_calls"  # other charts: a new layout, not tried in the old one
+    assert painter.full_paints == painted + 1
+
+
 def budget_texts(ax):
     """Every text of ``ax`` (legend included) that speaks of a budget."""
     legend = ax.get_legend().get_texts() if ax.get_legend() is not None else []

@@ -36,11 +36,15 @@ class Panel(NamedTuple):
     """One axes of a board's figure: ``draw(ax, previous)`` runs when ``key`` changes.
 
     ``previous`` is the key the axes was last drawn with (``None`` for a fresh axes), so a draw
-    may update only what changed (the budget line) instead of clearing the axes.
+    may update only what changed (the budget line) instead of clearing the axes. ``shape`` is
+    the part of the key that changes what the panel looks like (another kind of chart, other
+    legends and tick labels): when it changes the figure is laid out afresh; when only the
+    rest changes (more bars, another horizon) the panel is first tried in the kept layout.
     """
 
     key: Hashable
     draw: Callable[[Any, Hashable | None], None]
+    shape: Hashable = None
 
 
 def figure_png(fig: Any) -> bytes:
@@ -160,8 +164,10 @@ class Board(HasFilters):
         self._figure_state: Any = None
         self._axes: list[Any] = []
         self._drawn: list[Any] = []
+        self._shapes: list[Any] = []  # each axes' Panel.shape as last drawn
         self._painter: Painter | None = None
         self._unpainted: set[int] = set()  # axes redrawn since the image was last painted
+        self._relayout = False  # a panel redrawn since then changed its shape
         view_row = w.HBox(self.view_controls, layout=w.Layout(flex_flow="wrap"))
         self.controls = w.VBox([view_row] if self.shared else [self.filters.widget, view_row])
         header = [] if self.shared else [w.HTML(f"<b>{escape(t(self.title, self.lang))}</b>")]
@@ -261,8 +267,9 @@ class Board(HasFilters):
     def _paint(self) -> bytes:
         """The figure as PNG bytes, painting the panels redrawn since the last time."""
         assert self._painter is not None
-        png = self._painter.png(self._unpainted)
+        png = self._painter.png(self._unpainted, relayout=self._relayout)
         self._unpainted.clear()
+        self._relayout = False
         return png
 
     def _new_figure(self, frame: pd.DataFrame) -> None:
@@ -274,6 +281,7 @@ class Board(HasFilters):
         self._figure, self._figure_frame = fig, frame
         self._axes = list(fig.subplots(1, 2, width_ratios=list(self.width_ratios)))
         self._drawn = [_FRESH] * len(self._axes)
+        self._shapes = [_FRESH] * len(self._axes)
         self._painter = Painter(fig)
         self._unpainted = set(range(len(self._axes)))
 
@@ -289,6 +297,9 @@ class Board(HasFilters):
                     ax.clear()
                 self._drawn[i] = _HALF_DRAWN  # until the draw succeeds
                 self._unpainted.add(i)
+                if self._shapes[i] is not _FRESH and self._shapes[i] != panel.shape:
+                    self._relayout = True
+                self._shapes[i] = panel.shape
                 panel.draw(ax, None if drawn in (_FRESH, _HALF_DRAWN) else drawn)
                 self._drawn[i] = panel.key
         self._figure_state = (id(frame), state)

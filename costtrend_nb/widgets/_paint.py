@@ -49,6 +49,9 @@ class Painter:
         >>> _ = right.plot([1, 2, 3])
         >>> _ = painter.png(changed=[1]); painter.full_paints   # only the right panel repainted
         1
+        >>> _ = left.set_title("A title the kept layout has no room for")
+        >>> _ = painter.png(changed=[0], relayout=True); painter.full_paints
+        2
     """
 
     def __init__(self, fig: Any) -> None:
@@ -57,12 +60,11 @@ class Painter:
         self._boxes: list[Any] = []  # each axes' extent (with its texts) as laid out
         self._painted: list[Any] = []  # each axes' extent as painted now
 
-    def png(self, changed: Iterable[int] | None = None) -> bytes:
+    def png(self, changed: Iterable[int] | None = None, *, relayout: bool = False) -> bytes:
         """The figure as PNG bytes; ``changed`` lists the axes redrawn since the last call
-        (``None``: unknown, paint all)."""
-        todo = sorted(set(range(len(self._boxes)) if changed is None else changed))
-        # every panel changed: as dear to paint as the whole figure, which then fits for sure
-        if len(todo) >= len(self._boxes) or not self._repaint(todo):
+        (``None``: unknown, paint all). ``relayout``: a changed panel is known to need a new
+        layout (it shows something else), so skip trying it in the kept one."""
+        if relayout or changed is None or not self._repaint(sorted(set(changed))):
             self._paint_all()
         return encode_png(self.fig.canvas)
 
@@ -88,7 +90,7 @@ class Painter:
 
         fig = self.fig
         axes = fig.axes
-        if len(axes) != len(self._boxes) or any(i >= len(axes) for i in changed):
+        if not self._boxes or len(axes) != len(self._boxes) or any(i >= len(axes) for i in changed):
             return False
         canvas = fig.canvas
         renderer = canvas.get_renderer()

@@ -82,9 +82,9 @@ class PeriodComparison(Board):
                     frame, by="model_type", metric=metric, period=period, lang=lang, ax=ax
                 )
 
-        return [
-            Panel((metric, period, align), cleared(overlay)),
-            Panel((metric, period), cleared(change)),
+        return [  # another alignment keeps the overlay's shape: tried in the kept layout
+            Panel((metric, period, align), cleared(overlay), shape=(metric, period)),
+            Panel((metric, period), cleared(change), shape=(metric, period)),
         ]
 
 
@@ -143,9 +143,9 @@ class ModelTypeBreakdown(Board):
                 ax=ax,
             )
 
-        return [
-            Panel((metric, period, top), cleared(latest)),
-            Panel((metric, freq, top), cleared(shares)),
+        return [  # more or fewer bars keep each panel's shape: tried in the kept layout
+            Panel((metric, period, top), cleared(latest), shape=(metric, period)),
+            Panel((metric, freq, top), cleared(shares), shape=(metric, freq)),
         ]
 
 
@@ -287,7 +287,10 @@ class ForecastOverlay(Board):
                 self._month_top = ax.get_ylim()[1]
             self._draw_budget(frame, metric, budget, ax)
 
-        return [Panel((metric, horizon), cleared(ahead)), Panel((metric, budget), month)]
+        return [  # a horizon or a budget keeps the shapes: tried in the kept layout
+            Panel((metric, horizon), cleared(ahead), shape=metric),
+            Panel((metric, budget), month, shape=metric),
+        ]
 
     def _draw_budget(self, frame: pd.DataFrame, metric: str, budget: float | None, ax: Any) -> None:
         """The budget line labelled with P(over), with headroom above it; or none."""
