@@ -290,18 +290,25 @@ class Board(HasFilters):
         if self._figure is None or self._figure_frame is not frame:
             self._new_figure(frame)
         self._figure_state = None
-        for i, (ax, panel) in enumerate(zip(self._axes, self._panels(frame), strict=True)):
-            drawn = self._drawn[i]
-            if drawn is _FRESH or drawn != panel.key:
-                if drawn is _HALF_DRAWN:
-                    ax.clear()
-                self._drawn[i] = _HALF_DRAWN  # until the draw succeeds
-                self._unpainted.add(i)
-                if self._shapes[i] is not _FRESH and self._shapes[i] != panel.shape:
-                    self._relayout = True
-                self._shapes[i] = panel.shape
-                panel.draw(ax, None if drawn in (_FRESH, _HALF_DRAWN) else drawn)
-                self._drawn[i] = panel.key
+        panels = self._panels(frame)
+        redraw = [
+            i for i, p in enumerate(panels) if self._drawn[i] is _FRESH or self._drawn[i] != p.key
+        ]
+        if any(
+            self._shapes[i] is not _FRESH and self._shapes[i] != panels[i].shape for i in redraw
+        ):
+            self._relayout = True  # another kind of chart: laid out afresh
+        elif redraw and not self._unpainted and self._painter is not None:
+            self._painter.measure()  # to try the changed panels in the kept layout
+        for i in redraw:
+            ax, panel, drawn = self._axes[i], panels[i], self._drawn[i]
+            if drawn is _HALF_DRAWN:
+                ax.clear()
+            self._drawn[i] = _HALF_DRAWN  # until the draw succeeds
+            self._unpainted.add(i)
+            self._shapes[i] = panel.shape
+            panel.draw(ax, None if drawn in (_FRESH, _HALF_DRAWN) else drawn)
+            self._drawn[i] = panel.key
         self._figure_state = (id(frame), state)
         return self._figure
 

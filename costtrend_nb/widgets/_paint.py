@@ -46,6 +46,7 @@ class Painter:
         >>> painter = Painter(fig)
         >>> painter.png().startswith(b"\\x89PNG"), painter.full_paints
         (True, 1)
+        >>> painter.measure()                # before a panel is redrawn: where each one is
         >>> _ = right.plot([1, 2, 3])
         >>> _ = painter.png(changed=[1]); painter.full_paints   # only the right panel repainted
         1
@@ -57,7 +58,7 @@ class Painter:
     def __init__(self, fig: Any) -> None:
         self.fig = fig
         self.full_paints = 0  # how often the figure was laid out and drawn whole
-        self._boxes: list[Any] = []  # each axes' extent (with its texts) as laid out
+        self._boxes: list[Any] | None = None  # each axes' extent (with texts) as laid out
         self._painted: list[Any] = []  # each axes' extent as painted now
 
     def png(self, changed: Iterable[int] | None = None, *, relayout: bool = False) -> bytes:
@@ -68,13 +69,19 @@ class Painter:
             self._paint_all()
         return encode_png(self.fig.canvas)
 
+    def measure(self) -> None:
+        """Note where each axes and its texts lie as painted, before one is redrawn for a
+        repaint in this layout (measured only then: a new layout does not need it)."""
+        if self._boxes is None and self.full_paints:
+            renderer = self.fig.canvas.get_renderer()
+            self._boxes = [ax.get_tightbbox(renderer) for ax in self.fig.axes]
+            self._painted = list(self._boxes)
+
     def _paint_all(self) -> None:
         fig = self.fig
         fig.set_layout_engine("constrained", w_pad=W_PAD_IN)
         fig.canvas.draw()
-        renderer = fig.canvas.get_renderer()
-        self._boxes = [ax.get_tightbbox(renderer) for ax in fig.axes]
-        self._painted = list(self._boxes)
+        self._boxes = None  # until measure(): the next change may need a new layout anyway
         fig.set_layout_engine("none")  # keep this layout until a panel outgrows it
         self.full_paints += 1
 
@@ -90,7 +97,9 @@ class Painter:
 
         fig = self.fig
         axes = fig.axes
-        if not self._boxes or len(axes) != len(self._boxes) or any(i >= len(axes) for i in changed):
+        if self._boxes is None:
+            return False  # not measured before the redraw: lay out again
+        if len(axes) != len(self._boxes) or any(i >= len(axes) for i in changed):
             return False
         canvas = fig.canvas
         renderer = canvas.get_renderer()
