@@ -182,8 +182,9 @@ def _label_room() -> Any:
             for _ in range(12):  # widening one side moves the labels of the other: passes
                 low, high = ax.get_ylim()
                 box = ax.get_window_extent(renderer)
-                over = max([b.y1 - box.y1 + self.PAD for b in self._boxes(renderer)], default=0.0)
-                under = max([box.y0 - b.y0 + self.PAD for b in self._boxes(renderer)], default=0.0)
+                labels = self._boxes(renderer)
+                over = max([b.y1 - box.y1 + self.PAD for b in labels], default=0.0)
+                under = max([box.y0 - b.y0 + self.PAD for b in labels], default=0.0)
                 if (over <= 0.01 and under <= 0.01) or box.height <= 0:
                     return  # settled: a second drawing changes nothing
                 per_pixel = (high - low) / box.height
