@@ -29,6 +29,7 @@ __all__ = [
     "OTHER_COLOR",
     "color_for",
     "colors_for",
+    "drawing_context",
     "group_label",
     "metric_label",
     "style_context",
@@ -55,6 +56,12 @@ MODEL_TYPE_COLORS: dict[str, str] = {
     "all": "#0072B2",
 }
 _SEQUENCE = ["#0072B2", "#E69F00", "#009E73", "#D55E00", "#CC79A7", "#56B4E9", "#F0E442", "#332288"]
+
+# Read when a figure is drawn, not when an artist is made: the dashboards set them while their
+# plots measure texts and while the figure is drawn (drawing_context). Unhinted text draws in
+# two thirds of the time and, at the dashboards' 1.5x resolution, as sharply. (Reports keep
+# hinted text: their PNGs compress better so.)
+_DRAWING: dict[Any, Any] = {"text.hinting": "none"}
 
 _STYLE: dict[Any, Any] = {  # matplotlib types its keys as literals
     "axes.spines.top": False,
@@ -96,6 +103,27 @@ def style_context(lang: str | None = "en") -> Iterator[None]:
     settings = {**_STYLE, **rc_for(lang)}
     saved = {key: mpl.rcParams[key] for key in settings}
     mpl.rcParams.update(settings)
+    try:
+        yield
+    finally:
+        mpl.rcParams.update(saved)
+
+
+@contextlib.contextmanager
+def drawing_context() -> Iterator[None]:
+    """The dashboards' settings for drawing text quickly, for a ``with`` block around both the
+    plots (which measure their texts) and the drawing of the figure.
+
+    Example:
+        >>> import matplotlib as mpl
+        >>> with drawing_context():
+        ...     mpl.rcParams["text.hinting"]
+        'none'
+    """
+    import matplotlib as mpl
+
+    saved = {key: mpl.rcParams[key] for key in _DRAWING}
+    mpl.rcParams.update(_DRAWING)
     try:
         yield
     finally:

@@ -263,8 +263,11 @@ def _shown_and_redrawn(board):
     from PIL import Image
 
     shown = np.asarray(Image.open(io.BytesIO(bytes(board.image.value))).convert("RGB"))
+    from costtrend_nb.style import drawing_context
+
     fig = board.last_figure
-    fig.canvas.draw()
+    with drawing_context():  # as the board draws
+        fig.canvas.draw()
     return shown, np.asarray(fig.canvas.buffer_rgba())[..., :3]
 
 
