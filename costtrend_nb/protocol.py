@@ -9,8 +9,10 @@ drives it, with its own I/O.
 
 from __future__ import annotations
 
+import datetime as dt
 import email.utils
 import logging
+import math
 import random
 from collections.abc import Callable, Generator, Mapping
 from dataclasses import dataclass
@@ -106,7 +108,8 @@ def retry_after_seconds(response: Any) -> float | None:
         value = float(raw)
     except ValueError:
         return None
-    return value / 1000.0 if value > 0 else None
+    # "inf" or "1e400" is no number of milliseconds: waiting on it would crash the sleep
+    return value / 1000.0 if 0 < value < math.inf else None
 
 
 _Y2000, _Y2200 = 946_684_800, 7_258_118_400
@@ -118,7 +121,10 @@ def server_time(response: Any) -> float | None:
     if not raw:
         return None
     try:
-        seconds = email.utils.parsedate_to_datetime(raw).timestamp()
+        when = email.utils.parsedate_to_datetime(raw)
+        if when.tzinfo is None:  # "-0000" or no zone: UTC (RFC 5322), never the local clock
+            when = when.replace(tzinfo=dt.UTC)
+        seconds = when.timestamp()
     except (TypeError, ValueError, IndexError, OverflowError):
         return None
     # a clock outside 2000..2200 is not a clock: ignore it rather than trust it

@@ -183,8 +183,9 @@ class TrendQuery:
             )
         if req_start < EARLIEST:
             raise QueryError(
-                f"start {req_start.isoformat()} is before {EARLIEST.date()}, earlier than any "
-                "data the service holds; check the date (and that Unix times are in seconds)."
+                f"start {req_start.isoformat()} is before {EARLIEST.tz_convert(tz).isoformat()}, "
+                "earlier than any data the service holds; check the date (and that Unix times "
+                "are in seconds)."
             )
         client_tuple = _check_ids(client_ids, "client_ids")
         sets = {

@@ -183,3 +183,16 @@ def test_http_200_with_success_false_is_an_error(key):
         CostTrendClient(CREDS, transport=transport, sleep=lambda s: None).fetch(
             "2026-11-16", "2026-11-16 02:00", model_types="TTS"
         )
+
+
+@pytest.mark.parametrize("header", ["inf", "1e400", "soon"])
+def test_a_retry_after_that_is_no_number_of_milliseconds_falls_back_to_the_backoff(header):
+    # "inf" and "1e400" made the sleep raise OverflowError, failing the series (fixed)
+    transport, seen = _sequence(
+        httpx.Response(429, headers={"x-acs-retry-after": header}, json={"code": "Throttling"}),
+        httpx.Response(200, json=EMPTY),
+    )
+    sleeps: list[float] = []
+    client = CostTrendClient(CREDS, transport=transport, sleep=sleeps.append, seed=1)
+    client.fetch("2026-11-16", "2026-11-16 02:00", model_types="TTS")
+    assert len(seen) == 2 and len(sleeps) == 1 and 0 <= sleeps[0] <= 0.5

@@ -1,7 +1,12 @@
 """Signing behaviours that mutation testing found unpinned (issue 16): header values trimmed,
 the method upper-cased, ``x-acs-date`` in UTC whatever the clock's or the machine's zone, stale
 STS headers dropped when signing with plain keys, ``profile=`` over ``ALIBABA_CLOUD_PROFILE``,
-and the content hash of a non-empty body."""
+and the content hash of a non-empty body; then async signing (plain keys on the event loop,
+refreshable credentials on a daemon thread, a late answer after the loop closed), the signing
+error's text and the auth's repr.
+
+The async tests bound every wait: a mutant that loses the thread's answer fails them in
+seconds instead of hanging until mutmut's timeout."""
 
 from __future__ import annotations
 
@@ -9,6 +14,7 @@ import asyncio
 import datetime as dt
 import hashlib
 import json
+import threading
 import time
 
 import httpx
@@ -149,6 +155,7 @@ def test_the_signature_covers_the_body_hash():
 
 class _Failing(Credentials):
     __slots__ = ("error",)
+    error: Exception
 
     def __init__(self, error: Exception) -> None:
         super().__init__(KEY_ID, SECRET)
@@ -170,26 +177,123 @@ def test_a_failing_credential_provider_is_named_in_the_error(error, message):
     with pytest.raises(CostTrendError, match=message):
         next(auth.auth_flow(httpx.Request("GET", URL)))
 
-    async def sign_async() -> None:
-        await auth.async_auth_flow(httpx.Request("GET", URL)).__anext__()
-
     with pytest.raises(CostTrendError, match=message):
-        asyncio.run(sign_async())
+        asyncio.run(_sign_async(auth, httpx.Request("GET", URL)))
 
 
 class _Renewing(Credentials):
-    __slots__ = ()
+    """Refreshable credentials (``current`` overridden): records the thread each call runs on."""
+
+    __slots__ = ("threads",)
+    threads: list[threading.Thread]
+
+    def __init__(self) -> None:
+        super().__init__(KEY_ID, SECRET)
+        object.__setattr__(self, "threads", [])
 
     def current(self) -> Credentials:
+        self.threads.append(threading.current_thread())
         return Credentials(KEY_ID, SECRET, "renewed-token")
 
 
-def test_refreshable_credentials_sign_async_requests_off_the_event_loop():
-    auth = AcsV3Auth(_Renewing(KEY_ID, SECRET), action="A", nonce=lambda: NONCE)
-
-    async def sign_async() -> httpx.Request:
-        return await auth.async_auth_flow(httpx.Request("GET", URL)).__anext__()
-
-    signed = asyncio.run(sign_async())
+def test_refreshable_credentials_sign_async_requests_on_a_daemon_thread_off_the_loop():
+    """A refresh may block (a metadata service): it runs on a named daemon thread of its own,
+    so that a call that never returns cannot hold up the end of the interpreter."""
+    creds = _Renewing()
+    auth = AcsV3Auth(creds, action="A", nonce=lambda: NONCE)
+    signed = asyncio.run(_sign_async(auth, httpx.Request("GET", URL)))
     assert signed.headers["x-acs-security-token"] == "renewed-token"
     assert signed.headers["authorization"].startswith("ACS3-HMAC-SHA256 Credential=" + KEY_ID)
+    [thread] = creds.threads
+    assert thread is not threading.main_thread()
+    assert (thread.name, thread.daemon) == ("costtrend-credentials", True)
+
+
+# survivors of mutation testing in auth.py, second round (docs/mutation.md)
+
+
+async def _sign_async(auth: AcsV3Auth, request: httpx.Request) -> httpx.Request:
+    # bounded: a signing thread that never answers fails the test in seconds, not by hanging
+    return await asyncio.wait_for(auth.async_auth_flow(request).__anext__(), timeout=10)
+
+
+def test_plain_keys_sign_async_requests_on_the_loop_exactly_as_sync_ones():
+    """Plain keys never block: they are signed on the event loop's own thread, with the same
+    headers as the sync flow."""
+    threads = []
+
+    def clock() -> dt.datetime:
+        threads.append(threading.current_thread())
+        return dt.datetime(2026, 11, 28, 3, 0, tzinfo=dt.UTC)
+
+    request = httpx.Request("POST", URL, content=b'{"a": 1}')
+    signed = asyncio.run(
+        _sign_async(
+            AcsV3Auth(Credentials(KEY_ID, SECRET), action="A", clock=clock, nonce=lambda: NONCE),
+            request,
+        )
+    )
+    assert threads == [threading.main_thread()]
+    expected = _sign(httpx.Request("POST", URL, content=b'{"a": 1}'))
+    assert dict(signed.headers) == dict(expected.headers)
+    assert signed.headers["x-acs-content-sha256"] == hashlib.sha256(b'{"a": 1}').hexdigest()
+
+
+def test_a_provider_answering_after_the_loop_closed_neither_holds_it_up_nor_raises():
+    """A deadline gave up on a slow refresh: ``asyncio.run`` returns while the provider still
+    runs, and its late answer, which has no loop to go to, is dropped without an error."""
+    started, release, threads = threading.Event(), threading.Event(), []
+
+    class _Slow(Credentials):
+        __slots__ = ()
+
+        def current(self) -> Credentials:
+            threads.append(threading.current_thread())
+            started.set()
+            release.wait(10)
+            return Credentials(KEY_ID, SECRET, "late-token")
+
+    async def give_up() -> None:
+        flow = AcsV3Auth(_Slow(KEY_ID, SECRET), action="A").async_auth_flow(
+            httpx.Request("GET", URL)
+        )
+        await asyncio.wait_for(flow.__anext__(), timeout=0.05)
+
+    errors: list[threading.ExceptHookArgs] = []
+    hook, threading.excepthook = threading.excepthook, errors.append
+    try:
+        with pytest.raises(TimeoutError):
+            asyncio.run(give_up())
+        assert started.wait(10)
+        [thread] = threads
+        assert thread.is_alive()  # asyncio.run did not wait for it
+        release.set()
+        thread.join(10)
+    finally:
+        threading.excepthook = hook
+    assert not thread.is_alive() and errors == []
+
+
+def test_a_request_that_cannot_be_signed_says_which_and_why():
+    def broken_clock() -> dt.datetime:
+        raise ValueError("no time")
+
+    with pytest.raises(CostTrendError) as err:
+        _sign(httpx.Request("GET", URL), clock=broken_clock)
+    assert str(err.value) == (
+        "the request to /api/v1/modelRouter/open/billing/cost/trend could not be signed "
+        "(ValueError)"
+    )
+    assert err.value.__context__ is None and err.value.__cause__ is None
+
+
+def test_a_signed_header_the_request_lacks_is_signed_empty():
+    assert canonical_request("GET", "/", [], {}, ["host"], "h") == "GET\n/\n\nhost:\n\nhost\nh"
+
+
+def test_the_auths_repr_names_its_credentials_and_action_only():
+    creds = Credentials(KEY_ID, SECRET, "token")
+    assert repr(AcsV3Auth(creds, action="A")) == f"AcsV3Auth({creds!r}, action='A')"
+    assert repr(AcsV3Auth(creds)) == f"AcsV3Auth({creds!r}, action=None)"
+    unset = AcsV3Auth.__new__(AcsV3Auth)  # a traceback may show one whose __init__ failed
+    assert repr(unset) == "AcsV3Auth(None, action=None)"
