@@ -329,8 +329,10 @@ def _build_series(
     keys = sort_metrics(set(metrics_for(types)) | seen | series_declared)
     grid = np.concatenate(grids) if grids else all_ts[:0]  # sorted: windows do not overlap
     at = np.searchsorted(grid, observed_ts)
-    on_grid = (at < len(grid)) & (grid[np.minimum(at, max(len(grid) - 1, 0))] == observed_ts)
-    if len(grid) == 0 or not on_grid.all():  # points the service sent after as_of
+    on_grid = len(grid) > 0 and bool(  # no grid at all: the range begins after as_of
+        ((at < len(grid)) & (grid[np.minimum(at, len(grid) - 1)] == observed_ts)).all()
+    )
+    if not on_grid:  # points the service sent after as_of
         grid = np.union1d(grid, observed_ts)
     values = np.zeros((len(grid), len(keys)), dtype=np.float64)
     rows = np.searchsorted(grid, observed_ts)
@@ -502,7 +504,10 @@ def _column(
         elif isinstance(v, bool):
             number = None
         elif isinstance(v, (int, float)):
-            number = float(v) if abs(v) < 1e300 else None
+            try:  # the same numbers as the one-pass path above: finite as a float
+                number = float(v)
+            except OverflowError:
+                number = None
         elif isinstance(v, str):
             try:
                 number = float(v)
