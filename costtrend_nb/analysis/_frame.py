@@ -96,7 +96,11 @@ def bucket_freq(df: pd.DataFrame) -> str:
     stamps = pd.DatetimeIndex(pd.unique(df["timestamp"])).sort_values()
     if len(stamps) == 0:
         return "h"
-    at_midnight = bool((stamps == stamps.normalize()).all())
+    # each stamp against its local day's start as the grid makes it (a repeated midnight takes
+    # the first, a skipped one moves forward): DatetimeIndex.normalize raises on those days
+    days = stamps.tz_localize(None).normalize()
+    starts = days.tz_localize(stamps.tz, ambiguous=True, nonexistent="shift_forward")
+    at_midnight = bool((stamps == starts).all())
     if len(stamps) == 1:
         return "D" if at_midnight else "h"
     spacing = (stamps[1:] - stamps[:-1]).min()
@@ -108,7 +112,8 @@ def bucket_ends(starts: pd.DatetimeIndex | pd.Series, freq: str) -> pd.DatetimeI
     index = pd.DatetimeIndex(starts)
     if freq == "h":
         return index + pd.Timedelta(hours=1)
-    naive = index.tz_localize(None) + pd.Timedelta(days=1)
+    # normalize: a day whose midnight was skipped starts later (01:00) but ends at midnight
+    naive = index.tz_localize(None).normalize() + pd.Timedelta(days=1)
     return naive.tz_localize(index.tz, ambiguous=True, nonexistent="shift_forward")
 
 

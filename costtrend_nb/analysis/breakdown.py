@@ -97,7 +97,7 @@ def breakdown(
         table = table[[by, "current", "previous"]]
     table = table.astype({by: object})
     table["label"] = _fold(table, by, top, "current")
-    folded = table.groupby("label", sort=False).agg(
+    folded = table.groupby("label", sort=False, dropna=False).agg(
         current=("current", lambda s: s.sum(min_count=1)),
         previous=("previous", lambda s: s.sum(min_count=1)),
         groups=(by, "size"),

@@ -95,15 +95,12 @@ def _log_mean(a: np.ndarray, b: np.ndarray) -> np.ndarray:
 
 
 def _cell_sums(df: pd.DataFrame, window: Window, now: pd.Timestamp) -> pd.DataFrame:
+    """Each (model type, department) cell's sum of every metric in ``window``: the cells the
+    frame holds there, not every pairing of its model types and departments."""
     inside = df[in_window(df, window.start, window.end, now, bucket_freq(df))]
-    table = inside.pivot_table(
-        index=["model_type", "client_id"],
-        columns="metric",
-        values="value",
-        aggfunc="sum",
-        observed=True,
-        dropna=False,
-    )
+    keys = ["model_type", "client_id", "metric"]
+    summed = inside.groupby(keys, observed=True, dropna=False)["value"].sum()
+    table = summed.unstack("metric")
     table.columns = [str(c) for c in table.columns]
     return table
 
@@ -169,7 +166,7 @@ def explain_change(
     after = after.reindex(cells).fillna(0.0)
 
     units, v0, v1 = [], [], []
-    for model_type, _ in cells:
+    for row, (model_type, _) in enumerate(cells):
         keys, unit = volume_of(model_type)
         missing = [k for k in keys if k not in before.columns and k not in after.columns]
         if missing:
@@ -178,8 +175,8 @@ def explain_change(
                 f"frame lacks {', '.join(missing)}. Pass the frame fetch() returns, all metrics."
             )
         units.append(unit)
-        v0.append(sum(before[k].loc[(model_type, _)] if k in before else 0.0 for k in keys))
-        v1.append(sum(after[k].loc[(model_type, _)] if k in after else 0.0 for k in keys))
+        v0.append(sum(before[k].iloc[row] if k in before else 0.0 for k in keys))
+        v1.append(sum(after[k].iloc[row] if k in after else 0.0 for k in keys))
     c0 = before["total_amount"].to_numpy(dtype=float)
     c1 = after["total_amount"].to_numpy(dtype=float)
     vol0, vol1 = np.asarray(v0, dtype=float), np.asarray(v1, dtype=float)

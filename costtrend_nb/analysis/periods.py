@@ -112,7 +112,9 @@ def period_pairs(
     pairs = []
     if isinstance(period, str) and period in PERIODS:
         step = calendar_step(period)
-        start0 = _naive(calendar_start(now - pd.Timedelta(1, "ns"), period, tz), tz)
+        # normalize: a period whose first midnight was skipped starts at 01:00, yet its naive
+        # start (and the previous period's, a step back) is that midnight
+        start0 = _naive(calendar_start(now - pd.Timedelta(1, "ns"), period, tz), tz).normalize()
         now_naive = _naive(now, tz)
         for k in range(history - 1, -1, -1):
             start = start0 - step * k if k else start0
