@@ -28,6 +28,50 @@ ROOT = Path(__file__).resolve().parent.parent
 TARGETS = ROOT / "tests" / "mutation_targets.toml"
 WORK = ROOT / "build" / "mutation"
 IGNORE = shutil.ignore_patterns("__pycache__", "*.pyc", ".pytest_cache", ".hypothesis")
+# mutmut leaves every decorated function unmutated (a decorator runs at import): the snapshot
+# applies these by assignment after the module instead, so the functions' bodies are mutated
+UNDECORATE = ("keeps_missing_series",)
+
+
+def undecorate(source: str, names: tuple[str, ...] = UNDECORATE) -> str:
+    r"""``source`` with each module-level ``@name`` decorator of ``names`` applied by assignment
+    at the module's end instead (the same functions, which mutmut then mutates).
+
+    >>> print(undecorate("@keeps_missing_series\ndef f(df):\n    return df\n"))
+    def f(df):
+        return df
+    <BLANKLINE>
+    f = keeps_missing_series(f)  # undecorated for mutmut (tools/mutation.py)
+    <BLANKLINE>
+    """
+    lines = source.splitlines(keepends=True)
+    kept, applied = [], []
+    for i, line in enumerate(lines):
+        name = line.strip()[1:]
+        following = lines[i + 1] if i + 1 < len(lines) else ""
+        if line.startswith("@") and name in names and following.startswith("def "):
+            function = following[4:].split("(", 1)[0]
+            applied.append(
+                f"{function} = {name}({function})  # undecorated for mutmut (tools/mutation.py)\n"
+            )
+            continue
+        kept.append(line)
+    if not applied:
+        return source
+    return "".join(kept).rstrip("\n") + "\n\n" + "".join(applied)
+
+
+# mutmut learns which tests reach a function from one clean run of them all in one process,
+# where analysis.engines.fit_once would hand a later test an earlier test's fit without calling
+# the engine: that later test would then never be run against the engine's mutants
+FORGET_FITS = """
+
+@pytest.fixture(autouse=True)
+def _forget_fits():  # added by tools/mutation.py: every test fits its models itself
+    from costtrend_nb.analysis import engines
+
+    engines._fits.clear()
+"""
 
 
 def _toml_list(values: list[str]) -> str:
@@ -42,6 +86,11 @@ def _snapshot(name: str, target: dict, pytest_options: dict) -> Path:
     work.mkdir(parents=True)
     shutil.copytree(ROOT / "costtrend_nb", work / "costtrend_nb", ignore=IGNORE)
     shutil.copytree(ROOT / "tests", work / "tests", ignore=IGNORE)
+    for pattern in target["mutate"]:
+        for module in work.glob(pattern):
+            module.write_text(undecorate(module.read_text()))
+    conftest = work / "tests" / "conftest.py"
+    conftest.write_text(conftest.read_text() + FORGET_FITS)
     markers = pytest_options.get("markers", [])
     deselect = [f"--deselect={t}" for t in target.get("deselect", [])]
     filters = pytest_options.get("filterwarnings", [])

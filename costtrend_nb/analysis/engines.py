@@ -205,7 +205,7 @@ class MSTLForecaster(Forecaster):
         from statsmodels.tsa.seasonal import MSTL
 
         y = np.asarray(y[-self.history :], dtype=float)
-        periods = tuple(p for p in self.periods if len(y) >= 2 * p)
+        periods = tuple(p for p in self.periods if len(y) > 2 * p)  # as MSTL keeps them
         windows = self.windows[: len(periods)]
         transform = Transform.for_series(y)
         z = transform.forward(y)

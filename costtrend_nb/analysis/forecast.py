@@ -87,10 +87,12 @@ def _horizon(horizon: Any, freq: str) -> int:
             raise QueryError(
                 f"horizon must be a number of buckets or a duration such as '14D', not {horizon!r}."
             ) from None
-        unit = pd.Timedelta(days=1) if freq == "D" else pd.Timedelta(hours=1)
+        unit, units = (
+            (pd.Timedelta(days=1), "days") if freq == "D" else (pd.Timedelta(hours=1), "hours")
+        )
         steps = int(delta / unit)
         if delta % unit != pd.Timedelta(0):
-            raise QueryError(f"horizon {horizon!r} is not a whole number of {unit} buckets.")
+            raise QueryError(f"horizon {horizon!r} is not a whole number of {units}.")
     if steps < 1:
         raise QueryError(f"horizon must be at least one bucket, not {horizon!r}.")
     return steps
@@ -99,7 +101,8 @@ def _horizon(horizon: Any, freq: str) -> int:
 def _future(last_end: pd.Timestamp, steps: int, freq: str, tz: str) -> pd.DatetimeIndex:
     if freq == "h":
         return pd.date_range(last_end, periods=steps, freq="h").tz_convert(tz)
-    naive = last_end.tz_convert(tz).tz_localize(None)
+    # normalize: a day that began at 01:00 (its midnight skipped by DST) is followed by midnights
+    naive = last_end.tz_convert(tz).tz_localize(None).normalize()
     days = pd.date_range(naive, periods=steps, freq="D")
     return days.tz_localize(tz, ambiguous=True, nonexistent="shift_forward")
 
@@ -307,7 +310,7 @@ def backtest(
     rng = np.random.default_rng(seed)
     rows, details = [], []
     for key, series in _series(df, metric, groups, setup.now).items():
-        share = _history_coverage(df, series, freq, "its scores")
+        share = _history_coverage(df, series, freq, "every score of the backtest")
         y = series.to_numpy(dtype=float)
         chosen = engine if engine is not None else choose_engine(freq, len(y) - steps * folds)
         m = chosen.season
