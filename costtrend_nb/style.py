@@ -98,9 +98,15 @@ def style_context(lang: str | None = "en") -> Iterator[None]:
         >>> mpl.rcParams["font.family"] == before
         True
     """
+    with _only({**_STYLE, **rc_for(lang)}):
+        yield
+
+
+@contextlib.contextmanager
+def _only(settings: Mapping[Any, Any]) -> Iterator[None]:
+    """``settings`` for a ``with`` block; only their keys are restored afterwards."""
     import matplotlib as mpl
 
-    settings = {**_STYLE, **rc_for(lang)}
     saved = {key: mpl.rcParams[key] for key in settings}
     mpl.rcParams.update(settings)
     try:
@@ -120,14 +126,8 @@ def drawing_context() -> Iterator[None]:
         ...     mpl.rcParams["text.hinting"]
         'none'
     """
-    import matplotlib as mpl
-
-    saved = {key: mpl.rcParams[key] for key in _DRAWING}
-    mpl.rcParams.update(_DRAWING)
-    try:
+    with _only(_DRAWING):
         yield
-    finally:
-        mpl.rcParams.update(saved)
 
 
 def color_for(group: Any, position: int = 0) -> str:
