@@ -17,7 +17,6 @@ import random
 import ssl
 import threading
 import time
-import warnings
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal, NamedTuple
@@ -25,6 +24,7 @@ from typing import Any, Literal, NamedTuple
 import httpx
 import pandas as pd
 
+from ._warn import warn
 from .auth import AcsV3Auth, Credentials
 from .cache import Cache, CacheUse
 from .chains import Chains
@@ -213,7 +213,7 @@ class BaseClient:
         self.is_demo = resolved is None
         if resolved is None:
             if not demo:
-                warnings.warn(DEMO_NOTICE, DemoModeWarning, stacklevel=3)
+                warn(DEMO_NOTICE, DemoModeWarning)
             resolved, transport = _demo_wiring(transport)
         self.credentials: Credentials = resolved
         #: The on-disk cache of settled buckets (None: off, and always off for the demo).
@@ -437,12 +437,11 @@ class BaseClient:
             "cached_buckets": use.buckets,
         }
         if failures:
-            warnings.warn(
+            warn(
                 f"{len(failures)} of {n_series} series could not be fetched and are missing "
                 f"from the frame: {', '.join(sorted(failures))}. df.attrs['missing_series'] "
                 "lists them.",
                 UserWarning,
-                stacklevel=4,
             )
         frame = build_frame(query, chains, as_of=as_of.tz_convert(query.tz), attrs=attrs)
         if self.cache is not None and served:

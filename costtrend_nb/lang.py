@@ -30,6 +30,7 @@ import re
 import warnings
 from typing import Any
 
+from ._warn import warn
 from .catalogue import METRICS
 from .errors import QueryError
 
@@ -601,7 +602,7 @@ def resolve_lang(lang: str | None) -> str:
     if code == "zh" and cjk_font() is None:
         if not _warned:
             _warned = True
-            warnings.warn(_INSTALL, CJKFontWarning, stacklevel=2)
+            warn(_INSTALL, CJKFontWarning)
         return "en"
     return code
 

@@ -21,7 +21,6 @@ import difflib
 import itertools
 import math
 import numbers
-import warnings
 import zoneinfo
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -30,6 +29,7 @@ from typing import Any, Literal, NamedTuple
 import numpy as np
 import pandas as pd
 
+from ._warn import warn
 from .errors import QueryError
 
 __all__ = [
@@ -210,13 +210,12 @@ class TrendQuery:
         object.__setattr__(self, "start", widened_start)
         object.__setattr__(self, "end", widened_end)
         if self.widened:
-            warnings.warn(
+            warn(
                 f"[{req_start.isoformat()}, {req_end.isoformat()}) is off the {granularity} "
                 f"bucket grid: fetching the whole buckets [{widened_start.isoformat()}, "
                 f"{widened_end.isoformat()}) instead. Adjacent ranges must meet on the grid, or "
                 "the bucket they share is counted in both.",
                 RangeWidenedWarning,
-                stacklevel=2,
             )
         object.__setattr__(
             self,

@@ -34,7 +34,6 @@ import datetime as dt
 import json
 import logging
 import operator
-import warnings
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -42,6 +41,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from ._warn import warn
 from .catalogue import METRICS, UNITS, Metric, metric_info, metrics_for, sort_metrics
 from .errors import QueryError, ResponseError
 from .query import (
@@ -299,11 +299,10 @@ def _build_series(
     ]
     dropped = sum(p.dropped for p in parts)
     if dropped:
-        warnings.warn(
+        warn(
             f"{dropped} point(s) of series {key.label} lay outside the requested range and "
             "were dropped.",
             UserWarning,
-            stacklevel=4,
         )
     series_declared: set[str] = set()
     for part in parts:
@@ -524,11 +523,10 @@ def _column(
 def _warn_negative(arr: np.ndarray, name: str, key: SeriesKey) -> None:
     negative = int((arr < 0).sum())
     if negative:
-        warnings.warn(
+        warn(
             f"series {key.label}: {negative} negative value(s) of {name}, kept as sent "
             "(credits or corrections).",
             UserWarning,
-            stacklevel=6,
         )
 
 
@@ -562,11 +560,10 @@ def _assemble(
     tz = query.tz
     unknown = sorted({k for s in series for k in s.keys if k not in METRICS})
     if unknown:
-        warnings.warn(
+        warn(
             f"the service sent metric key(s) not in the catalogue: {', '.join(unknown)}; "
             "they are kept and treated as additive.",
             UserWarning,
-            stacklevel=3,
         )
     metric_keys = sort_metrics(k for s in series for k in s.keys)
     if not series or not metric_keys:

@@ -415,11 +415,14 @@ def test_partial_keeps_what_arrived_and_names_what_is_missing():
     )
     with (
         make_client(fake, max_retries=1) as client,
-        pytest.warns(UserWarning, match=r"1 of 2 series could not be fetched.*model_type=TTS"),
+        pytest.warns(
+            UserWarning, match=r"1 of 2 series could not be fetched.*model_type=TTS"
+        ) as seen,
     ):
         df = client.fetch(
             START, END, by="model_type", model_types=["Chat", "TTS"], on_error="partial"
         )
+    assert [w.filename for w in seen if "could not be fetched" in str(w.message)] == [__file__]
     assert set(df["model_type"]) == {"Chat"}
     assert df.attrs["missing_series"] == ["model_type=TTS"]
 

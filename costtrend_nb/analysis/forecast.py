@@ -17,7 +17,6 @@ MASE 0.28 against 1.37, coverage 82 % and 96 %. ``tests/test_forecast.py`` print
 from __future__ import annotations
 
 import datetime as dt
-import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -25,6 +24,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from .._warn import warn
 from ..errors import QueryError
 from ._frame import (
     bucket_ends,
@@ -208,7 +208,7 @@ def _history_coverage(df: pd.DataFrame, y: pd.Series, freq: str, what: str) -> f
     expected = grid(df, first, last_end, freq)
     share = float(len(expected.intersection(y.index)) / len(expected)) if len(expected) else 1.0
     if share < 1:
-        warnings.warn(coverage_warning(df, first, last_end, share, what), UserWarning, stacklevel=4)
+        warn(coverage_warning(df, first, last_end, share, what), UserWarning)
     return share
 
 
