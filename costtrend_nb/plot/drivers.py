@@ -179,7 +179,7 @@ def _label_room() -> Any:
 
         def draw(self, renderer: Any) -> None:
             ax: Any = self.axes
-            for _ in range(12):  # widening one side moves the labels of the other: passes
+            for _ in range(12):  # a pass solves the limits, the next checks them: usually two
                 low, high = ax.get_ylim()
                 box = ax.get_window_extent(renderer)
                 labels = self._boxes(renderer)
@@ -187,10 +187,33 @@ def _label_room() -> Any:
                 under = max([box.y0 - b.y0 + self.PAD for b in labels], default=0.0)
                 if (over <= 0.01 and under <= 0.01) or box.height <= 0:
                     return  # settled: a second drawing changes nothing
-                per_pixel = (high - low) / box.height
-                # a little beyond what is missing, so that the passes end
-                over, under = (max(v, 0) * 1.05 + (0.05 if v > 0 else 0) for v in (over, under))
-                ax.set_ylim(low - under * per_pixel, high + over * per_pixel)
+                ax.set_ylim(*self._limits(ax, low, high, box, labels))
+
+        def _limits(
+            self, ax: Any, low: float, high: float, box: Any, labels: list[Any]
+        ) -> tuple[float, float]:
+            """The least widened y-limits that hold every label inside the axes.
+
+            A label is a fixed number of pixels above (or below) its anchor, a value on the
+            y-axis: as shares of the axes' height, these do not change with the limits, so the
+            limits follow from them without drawing again (a few rounds settle both ends).
+            """
+            needs = []
+            for label, b in zip(self.labels, labels, strict=True):
+                y = float(label.xy[1])
+                anchor = ax.transData.transform((0.0, y))[1]
+                above = (b.y1 - anchor + self.PAD) / box.height
+                below = (anchor - b.y0 + self.PAD) / box.height
+                needs.append((y, min(above, 0.9), min(below, 0.9)))
+            lo, hi = low, high
+            for _ in range(50):
+                top = max([hi, *((y - a * lo) / (1 - a) for y, a, _ in needs)])
+                bottom = min([lo, *((y - c * top) / (1 - c) for y, _, c in needs)])
+                if (top, bottom) == (hi, lo):
+                    break
+                hi, lo = top, bottom
+            margin = 0.002 * (hi - lo)  # against rounding: the next pass must find it settled
+            return (lo - margin if lo < low else low), (hi + margin if hi > high else high)
 
         def _boxes(self, renderer: Any) -> list[Any]:
             return [label.get_window_extent(renderer) for label in self.labels]
