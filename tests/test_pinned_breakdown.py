@@ -1,10 +1,14 @@
 """Behaviours of breakdown and share_over_time (analysis/breakdown.py) that mutation testing
 found unpinned (issue 16): cost without a department, groups a filtered frame no longer
-holds, and the whole text of their warnings.
+holds, and the whole text of their warnings; and (second pass) the bodies of both functions:
+default top, metric errors, row order, hole rows, change on the period before.
 """
 
 from __future__ import annotations
 
+import warnings
+
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -141,3 +145,133 @@ def test_ties_at_the_cut_keep_the_groups_listed_first():
     table = breakdown(days, "client_id", period=None, as_of="2026-03-08", top=3)
     assert table["client_id"].tolist() == [1, 3, 5, "Other"]
     assert table["groups"].tolist() == [1, 1, 1, 37]
+
+
+# Added in the second pass (issue 16): breakdown and share_over_time themselves are now mutated
+# (tools/mutation.py undecorates them in the snapshot), and these pin what their bodies do.
+
+
+def test_share_over_time_keeps_eight_groups_by_default():
+    series = {("Chat", d, "total_amount"): float(d) for d in range(1, 11)}
+    df = make_frame("2026-02-01", "2026-02-03", series)
+    shares = share_over_time(df, "client_id")
+    assert shares["client_id"].unique().tolist() == [3, 4, 5, 6, 7, 8, 9, 10, "Other"]
+
+
+@pytest.mark.parametrize(
+    ("metric", "message"),
+    [
+        (
+            "model_count",
+            "model_count is a distinct count per bucket: it cannot be summed across buckets or "
+            "groups. Compare it bucket by bucket, or pick an additive metric such as "
+            "total_amount.",
+        ),
+        ("characters", "metric 'characters' is not in the frame; it holds: total_amount."),
+    ],
+)
+@pytest.mark.parametrize("function", [breakdown, share_over_time])
+def test_a_metric_that_cannot_be_summed_or_is_not_there_gets_its_whole_message(
+    function, metric, message
+):
+    df = _mixed()
+    if metric == "model_count":
+        df = pd.concat([df, df.assign(metric="model_count", unit="count")], ignore_index=True)
+    with pytest.raises(QueryError) as err:
+        function(df, "client_id", metric)
+    assert str(err.value) == message
+
+
+def test_shares_over_time_are_listed_bucket_by_bucket_with_cost_without_a_department():
+    """Rows come by timestamp, then group; the cost with no department (the largest here) is a
+    group of its own that can win a place in the top, and keeps its rows."""
+    series = {
+        ("Chat", None, "total_amount"): 5.0,
+        ("TTS", 1, "total_amount"): 2.0,
+        ("TTS", 2, "total_amount"): 1.0,
+    }
+    df = make_frame("2026-02-01", "2026-02-03", series)
+    for freq in (None, "D"):
+        shares = share_over_time(df, "client_id", freq=freq, top=1)
+        assert shares["timestamp"].dt.day.tolist() == [1, 1, 2, 2]
+        assert shares["client_id"].tolist()[::2] == ["Other", "Other"]
+        assert shares["client_id"].iloc[1::2].isna().all()  # a missing id sorts last
+        assert shares["value"].tolist() == [3.0, 5.0, 3.0, 5.0]
+        assert shares["share"].tolist() == [0.375, 0.625, 0.375, 0.625]
+
+
+def test_a_hole_gets_rows_only_for_the_groups_that_hold_the_metric():
+    """TTS holds characters but no cost: a hole's bucket gets no row for it."""
+    series = {
+        ("Chat", 1, "total_amount"): 1.0,
+        ("TTS", 1, "characters"): 10.0,
+    }
+    df = make_frame("2026-02-01", "2026-02-04", series)
+    df = df[df["timestamp"].dt.day != 2]
+    with pytest.warns(UserWarning, match="holes"):
+        shares = share_over_time(df)
+    assert shares.index.tolist() == [0, 1, 2]
+    assert shares["timestamp"].dt.day.tolist() == [1, 2, 3]
+    assert shares["timestamp"].dtype == df["timestamp"].dtype
+    assert shares["model_type"].tolist() == ["Chat", "Chat", "Chat"]
+    assert shares["complete"].tolist() == [True, False, True]  # the hole's row was never fetched
+    assert shares["coverage"].tolist() == [1.0, 0.0, 1.0]
+    assert shares[["value", "share"]].isna().sum().tolist() == [1, 1]
+
+
+def test_shares_of_a_total_of_one_are_kept_and_of_a_total_of_zero_are_nan():
+    """Day 1: ¥0.25 and ¥0.75, a total of exactly ¥1. Day 2: a charge of ¥1 and a refund of
+    ¥1, a total of ¥0: no share (NaN), never an infinite one."""
+    series = {
+        ("Chat", 1, "total_amount"): lambda i: np.where(i.day == 1, 0.25, 1.0),
+        ("TTS", 2, "total_amount"): lambda i: np.where(i.day == 1, 0.75, -1.0),
+    }
+    shares = share_over_time(make_frame("2026-02-01", "2026-02-03", series))
+    assert shares["share"].iloc[:2].tolist() == [0.25, 0.75]
+    assert shares["share"].iloc[2:].isna().all()
+
+
+def test_breakdown_keeps_eight_groups_by_default_with_its_columns():
+    series = {("Chat", d, "total_amount"): float(d) for d in range(1, 11)}
+    table = breakdown(make_frame("2026-01-01", "2026-03-01", series), "client_id")
+    assert table["client_id"].tolist() == [10, 9, 8, 7, 6, 5, 4, 3, "Other"]
+    assert table.columns.tolist() == [
+        *("client_id", "current", "share", "rank", "previous", "delta", "pct_change", "groups"),
+        *("period", "running", "current_start", "current_end", "previous_start", "previous_end"),
+        *("current_coverage", "previous_coverage"),
+    ]
+
+
+def test_breakdown_passes_the_alignment_on():
+    table = breakdown(_mixed(), "client_id", align="weekday", as_of="2026-04-01")
+    assert str(table["previous_end"].iloc[0]) == "2026-03-04 00:00:00+08:00"  # 28 days back
+    assert table["previous"].dtype == np.float64
+    whole = breakdown(_mixed(), "client_id", period=None, as_of="2026-04-01")
+    assert whole["previous"].dtype == np.float64 and whole["previous"].isna().all()
+
+
+def test_hourly_shares_of_a_frame_ending_before_midnight_have_no_hole():
+    """The span ends an hour after the last bucket, not at the next midnight."""
+    df = make_frame("2026-03-01", "2026-03-02 12:00", {("Chat", 1, "total_amount"): 1.0}, freq="h")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        shares = share_over_time(df, freq="D")
+    assert shares["coverage"].tolist() == [1.0, 1.0]
+
+
+def test_breakdown_gives_each_groups_change_on_the_period_before():
+    """March (31 days) on February (28): ¥2 a day to ¥3 a day, ¥1 a day throughout, and ¥0 to
+    ¥0.50 a day (no percentage change on ¥0)."""
+    series = {
+        ("Chat", 1, "total_amount"): lambda i: np.where(i.month == 2, 2.0, 3.0),
+        ("Chat", 2, "total_amount"): 1.0,
+        ("Chat", 3, "total_amount"): lambda i: np.where(i.month == 2, 0.0, 0.5),
+    }
+    table = breakdown(make_frame("2026-02-01", "2026-04-01", series), "model_type", top=1)
+    assert str(table["model_type"].dtype) == "str"  # text, not the object dtype
+    table = breakdown(make_frame("2026-02-01", "2026-04-01", series), "client_id")
+    assert table["client_id"].tolist() == [1, 2, 3]
+    assert table["previous"].tolist() == [56.0, 28.0, 0.0]
+    assert table["delta"].tolist() == [37.0, 3.0, 15.5]
+    assert table["pct_change"].iloc[:2].tolist() == [37 / 56, 3 / 28]
+    assert pd.isna(table["pct_change"].iloc[2])
