@@ -193,6 +193,28 @@ def test_the_figure_follows_the_notebook_width(frame):
     assert bytes(board.image.value).startswith(b"\x89PNG")
 
 
+def test_the_image_is_the_figure_in_256_colours_with_a_pure_white_face(frame):
+    """A palette PNG: a third of the bytes of full colour, each pixel close to what was drawn,
+    and the white face pure white (not the octree's faint grey on a white page)."""
+    import io
+
+    import numpy as np
+    from PIL import Image
+
+    board = ForecastOverlay(frame, budget=80_000)
+    image = Image.open(io.BytesIO(bytes(board.image.value)))
+    assert image.mode == "P"
+    shown = np.asarray(image.convert("RGB")).astype(int)
+    drawn = np.asarray(board.last_figure.canvas.buffer_rgba())[..., :3].astype(int)
+    error = np.abs(shown - drawn).max(axis=-1)
+    assert error.mean() < 0.5 and error.max() <= 16  # measured: 0.24 and 15
+    white = (drawn == 255).all(axis=-1)
+    assert white.mean() > 0.5 and (shown[white] == 255).all()
+    full = io.BytesIO()
+    Image.fromarray(drawn.astype(np.uint8)).save(full, format="png", compress_level=1)
+    assert len(board.image.value) < 0.6 * len(full.getvalue())
+
+
 @pytest.mark.skipif(lang.cjk_font() is None, reason="no CJK font installed")
 def test_a_chinese_forecast_board_draws_every_glyph(frame):
     board = ForecastOverlay(frame, budget=80_000, lang="zh")
@@ -256,19 +278,24 @@ def test_a_forecast_axis_names_the_month_once(frame):
 
 
 def _shown_and_redrawn(board):
-    """The image on show, and the figure drawn again whole (same layout), as pixel arrays."""
+    """The image on show, and the figure drawn again whole (same layout) and encoded as the
+    board encodes, as pixel arrays (equal when the pixels drawn were equal)."""
     import io
 
     import numpy as np
     from PIL import Image
 
-    shown = np.asarray(Image.open(io.BytesIO(bytes(board.image.value))).convert("RGB"))
     from costtrend_nb.style import drawing_context
+    from costtrend_nb.widgets._paint import encode_png
 
+    def pixels(png):
+        return np.asarray(Image.open(io.BytesIO(bytes(png))).convert("RGB"))
+
+    shown = pixels(board.image.value)
     fig = board.last_figure
     with drawing_context():  # as the board draws
         fig.canvas.draw()
-    return shown, np.asarray(fig.canvas.buffer_rgba())[..., :3]
+    return shown, pixels(encode_png(fig.canvas))
 
 
 def test_a_repainted_panel_shows_what_a_whole_drawing_does(frame):

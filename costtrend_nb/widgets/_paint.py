@@ -20,19 +20,51 @@ SLACK_IN = 0.3  # how far (inches) a panel may shrink inside its slot before a n
 PAD_PX = 1.0  # a panel's texts stay this far inside the figure
 GAP_PX = 4.0  # and this far from another panel's
 W_PAD_IN = 6 / 72  # twice the default space beside each panel: room for a wider tick label
+WHITE_FROM = 252  # a palette colour this pale in every channel is shown as pure white
 HALO_PX = 2  # pixels around a panel's extent that its drawing may touch (antialiasing)
 
 
 def encode_png(canvas: Any) -> bytes:
-    """The canvas's pixels as PNG bytes, quickly compressed (the widget is local: speed over
-    size)."""
+    """The canvas's pixels as PNG bytes with a palette of 256 colours, quickly compressed: a
+    third of the bytes of full colour, and faster to make (a figure's flat colours and text
+    shades fit in 256; the reports' figures are made the same way).
+
+    Example:
+        >>> import io
+        >>> from PIL import Image
+        >>> from matplotlib.figure import Figure
+        >>> from matplotlib.backends.backend_agg import FigureCanvasAgg
+        >>> fig = Figure(figsize=(2, 1)); canvas = FigureCanvasAgg(fig); canvas.draw()
+        >>> image = Image.open(io.BytesIO(encode_png(canvas)))
+        >>> image.mode, image.convert("RGB").getpixel((0, 0))  # white stays pure white
+        ('P', (255, 255, 255))
+    """
     from PIL import Image
 
     width, height = canvas.get_width_height(physical=True)
     rgba = Image.frombuffer("RGBA", (width, height), canvas.buffer_rgba(), "raw", "RGBA", 0, 1)
+    image = rgba.convert("RGB").quantize(
+        256, method=Image.Quantize.FASTOCTREE, dither=Image.Dither.NONE
+    )
+    image.putpalette(_white_kept(image.getpalette("RGB") or []), "RGB")
     buffer = io.BytesIO()
-    rgba.convert("RGB").save(buffer, format="png", compress_level=1)
+    image.save(buffer, format="png", compress_level=1)
     return buffer.getvalue()
+
+
+def _white_kept(palette: list[int]) -> list[int]:
+    """The palette with its near-white colours made pure white: the octree averages the
+    figure's white face with the palest pixels next to it, a faint grey on a white page.
+
+    Example:
+        >>> _white_kept([254, 254, 254, 250, 253, 255, 200, 220, 240])
+        [255, 255, 255, 250, 253, 255, 200, 220, 240]
+    """
+    out = list(palette)
+    for i in range(0, len(out) - 2, 3):
+        if min(out[i : i + 3]) >= WHITE_FROM:
+            out[i : i + 3] = [255, 255, 255]
+    return out
 
 
 class Painter:
