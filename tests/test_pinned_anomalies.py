@@ -9,6 +9,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
+# imported here, not at the first fit: mutation runs fork from a process that collected the
+# tests, so each mutant's run need not import statsmodels again (0.7 s of CPU)
+import statsmodels.tsa.seasonal  # noqa: F401
+
 from costtrend_nb.analysis import detect_anomalies
 from costtrend_nb.analysis.anomalies import _material
 from costtrend_nb.errors import QueryError
@@ -254,3 +258,97 @@ def test_the_running_bucket_never_moves_an_attribution():
     with_running = detect_anomalies(df).query("anomaly")
     assert with_running["timestamp"].tolist() == [late]
     pd.testing.assert_frame_equal(with_running, detect_anomalies(cut).query("anomaly"))
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"threshold": 0}, "threshold must be a positive number of robust z-scores, not 0."),
+        ({"threshold": True}, "threshold must be a positive number of robust z-scores, not True."),
+        ({"threshold": "7"}, "threshold must be a positive number of robust z-scores, not '7'."),
+        ({"min_amount": -1}, "min_amount must be a number of at least 0, not -1."),
+        ({"min_amount": True}, "min_amount must be a number of at least 0, not True."),
+        ({"min_share": float("nan")}, "min_share must be a number of at least 0, not nan."),
+        ({"min_share": "0.2"}, "min_share must be a number of at least 0, not '0.2'."),
+        (
+            {"by": "model_type", "attribute": "model_type"},
+            "attribute must be 'model_type' or 'client_id', and not one of the by columns.",
+        ),
+    ],
+)
+def test_bad_arguments_get_the_whole_message(kwargs, message):
+    with pytest.raises(QueryError) as err:
+        detect_anomalies(one_series([10.0] * 13), **kwargs)
+    assert str(err.value) == message
+
+
+def test_metrics_absent_or_not_additive_get_the_whole_message():
+    with pytest.raises(QueryError) as err:
+        detect_anomalies(one_series([10.0] * 13), "output_tokens")
+    assert str(err.value) == "metric 'output_tokens' is not in the frame; it holds: total_amount."
+    counts = make_frame("2026-01-01", "2026-01-14", {("Chat", None, "model_count"): 3.0})
+    with pytest.raises(QueryError) as err:
+        detect_anomalies(counts, "model_count")
+    assert str(err.value) == (
+        "model_count is a distinct count per bucket: it cannot be summed across buckets or "
+        "groups. Compare it bucket by bucket, or pick an additive metric such as total_amount."
+    )
+
+
+def test_as_of_decides_the_last_bucket_scored_and_groups_gone_are_not_scored():
+    out = detect_anomalies(one_series([10.0] * 12 + [40.0]), as_of="2026-01-10")
+    assert out["timestamp"].iloc[-1] == pd.Timestamp("2026-01-09", tz=TZ) and len(out) == 9
+    np.testing.assert_allclose(out["expected"], 10.0)
+    df = make_frame(
+        "2026-01-01",
+        "2026-01-14",
+        {("Chat", None, "total_amount"): 10.0, ("TTS", None, "total_amount"): 3.0},
+    )
+    chat = df[df["model_type"] == "Chat"]  # TTS stays a category of the column
+    out = detect_anomalies(chat, by="model_type")
+    assert out["model_type"].astype(str).unique().tolist() == ["Chat"] and len(out) == 13
+    # nothing flagged: no contributor (None, not NaN), a float contribution, a plain index
+    both = detect_anomalies(df, by="model_type")
+    assert both["contributor"].tolist() == [None] * 26
+    assert str(both["contribution"].dtype) == "float64" and both["contribution"].isna().all()
+    assert both.index.tolist() == list(range(26))
+
+
+def test_an_hours_materiality_bar_is_the_typical_hour_of_the_week_around_it():
+    """Weekdays at 1000 an hour, weekends at 10: a Sunday hour 100 over its expected 10 is not
+    worth a look (the typical hour of the week around it is 1000, and 20 % of it is 200); 300
+    over is."""
+    stamps = pd.date_range("2026-03-02", periods=24 * 21, freq="h")  # from a Monday, 3 weeks
+    weekly_hours = np.where(stamps.day_of_week >= 5, 10.0, 1000.0)
+    sunday_noon = 24 * 13 + 12  # 15 March
+    for bump, material in ((100.0, False), (300.0, True)):
+        v = weekly_hours.copy()
+        v[sunday_noon] += bump
+        out = detect_anomalies(hours_from("2026-03-02", v))
+        assert out["expected"].iloc[sunday_noon] == pytest.approx(10.0)
+        assert out["material"].iloc[sunday_noon] == material
+
+
+def test_a_bucket_is_unusual_only_beyond_the_threshold_either_way():
+    """The last day's score is 13 / sqrt(12): a threshold of exactly that flags nothing; a dip
+    as deep is flagged as a spike is, and a threshold under 1 is allowed."""
+    spike = detect_anomalies(one_series([10.0] * 12 + [40.0]), min_amount=0)
+    score = float(spike["score"].iloc[-1])
+    assert not detect_anomalies(one_series([10.0] * 12 + [40.0]), threshold=score)["anomaly"].any()
+    dip = detect_anomalies(one_series([40.0] * 12 + [10.0]), threshold=0.5)
+    assert dip["score"].iloc[-1] < -3 and dip["anomaly"].tolist() == [False] * 12 + [True]
+    assert list(dip.columns) == [
+        "timestamp",
+        "value",
+        "expected",
+        "score",
+        "anomaly",
+        "material",
+        "contributor",
+        "contribution",
+    ]
+
+
+def test_floors_of_zero_make_every_bucket_material_even_a_lone_one():
+    out = detect_anomalies(one_series([10.0]), min_amount=0, min_share=0)
+    assert out["expected"].tolist() == pytest.approx([10.0]) and out["material"].tolist() == [True]

@@ -219,6 +219,18 @@ def test_a_backtest_with_no_spread_leaves_the_paths_as_they_are():
     assert (fc[["yhat", "lo_80", "hi_95"]] == 10.0).all().all()
 
 
+def test_a_backtest_with_no_spread_that_misses_its_actuals_leaves_the_paths_as_they_are():
+    """Days alternate 10 and 11.6: a fan of no width misses every other actual, an error
+    infinitely many spreads wide. Such errors are left out of the calibration, quietly (numpy
+    says nothing of the division by zero)."""
+    y = np.where(np.arange(56) % 2, 11.6, 10.0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        fc = forecast(daily(y), "total_amount", 3, engine=Fan(width=0.0))
+    assert fc["model"].iloc[0] == "fan; intervals calibrated on 6 backtests (x1.00)"
+    assert (fc[["yhat", "lo_80", "hi_95"]] == 11.6).all().all()
+
+
 def test_paths_of_a_history_never_negative_stop_at_zero():
     near_zero = forecast(daily([0.5] * 56), "total_amount", 2, engine=Fan(width=4.0))
     assert near_zero["lo_95"].iloc[0] == 0.0 and near_zero["hi_95"].iloc[0] == pytest.approx(2.4)
@@ -292,6 +304,18 @@ def test_each_group_is_forecast_from_its_own_history():
         ["TTS", "3.0"],
         ["TTS", "3.0"],
     ]
+    assert fc.index.tolist() == [0, 1, 2, 3]
+    assert list(fc.columns) == [
+        "timestamp",
+        "model_type",
+        "yhat",
+        "lo_80",
+        "hi_80",
+        "lo_95",
+        "hi_95",
+        "model",
+        "coverage",
+    ]
     both = forecast(df, "total_amount", 1, by=["model_type", "client_id"], engine=Fan(width=0.0))
     rows = {
         (str(r.model_type), None if pd.isna(r.client_id) else int(r.client_id), r.yhat)
@@ -344,6 +368,7 @@ def test_the_landing_adds_the_forecast_of_the_rest_of_the_month():
     assert land["forecast_start"] == pd.Timestamp("2026-02-20", tz=TZ)
     assert land["month_end"] == pd.Timestamp("2026-03-01", tz=TZ)
     assert (land["forecast_remaining"], land["landing"]) == (90.0, 280.0)
+    assert land["model"] == "fan; intervals calibrated on 4 backtests (x1.00)"
     assert land["p_exceed_budget"] == 1.0 and land["budget"] == 200.0
 
 
@@ -628,3 +653,247 @@ def test_seasonal_naive_noise_keeps_the_skew_of_the_history():
     sims = SeasonalNaiveForecaster(season=1).fit(y).simulate(1, 20000, np.random.default_rng(6))
     low, mid, high = np.quantile(sims[0], [0.05, 0.5, 0.95])
     assert high - mid > 3 * (mid - low)
+
+
+# --- backtests ----------------------------------------------------------------------------------
+
+# 28 days at 10 but for day 3 (17: the in-sample seasonal-naive error of the first origin, 7 in
+# 12 pairs a week apart), day 19 (12) and day 27 (5). Two folds of 2 days, a week apart: origins
+# 19 and 26. A fan of no width forecasts the day before each origin, 10.
+MISSES = np.full(28, 10.0)
+MISSES[[3, 19, 27]] = (17.0, 12.0, 5.0)
+COUNTS = make_frame("2026-01-01", "2026-01-29", {("Chat", None, "model_count"): 3.0})
+NOT_ADDITIVE = (
+    "model_count is a distinct count per bucket: it cannot be summed across buckets or groups. "
+    "Compare it bucket by bucket, or pick an additive metric such as total_amount."
+)
+
+
+def test_backtest_scores_are_the_errors_of_each_fold():
+    """Actuals 12, 10 | 10, 5 against 10: errors 2, 0 | 0, -5; seasonal naive (the week
+    before) says 10, 10 | 12, 10: errors 2, 0 | 2, 5."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        scores = backtest(daily(MISSES), "total_amount", 2, folds=2, engine=Fan(width=0.0))
+    row = scores.iloc[0]
+    assert list(scores.columns) == [
+        "model",
+        "folds",
+        "horizon",
+        "mape",
+        "smape",
+        "mase",
+        "naive_mase",
+        "coverage_80",
+        "coverage_95",
+        "coverage",
+    ]
+    assert row["model"] == "fan; intervals calibrated on 2 backtests (x1.00)"  # the last fold's
+    assert (row["folds"], row["horizon"]) == (2, 2)
+    assert row["mape"] == pytest.approx((2 / 12 + 0 + 0 + 5 / 5) / 4)
+    assert row["smape"] == pytest.approx((4 / 22 + 0 + 0 + 10 / 15) / 4)
+    assert row["mase"] == pytest.approx((2 + 0 + 0 + 5) / 4 / (7 / 12))
+    assert row["naive_mase"] == pytest.approx((2 + 0 + 2 + 5) / 4 / (7 / 12))
+    # an actual on the interval's edge is inside it: the two that equal 10
+    assert (row["coverage_80"], row["coverage_95"], row["coverage"]) == (0.5, 0.5, 1.0)
+
+
+def test_backtest_detail_has_a_row_per_fold_and_step():
+    detail = backtest(daily(MISSES), "total_amount", 2, folds=2, engine=Fan(width=0.0), detail=True)
+    assert list(detail.columns) == [
+        "fold",
+        "step",
+        "timestamp",
+        "actual",
+        "yhat",
+        "naive",
+        "lo_80",
+        "hi_80",
+        "lo_95",
+        "hi_95",
+    ]
+    assert detail[["fold", "step", "actual", "yhat", "naive"]].values.tolist() == [
+        [0, 1, 12.0, 10.0, 10.0],
+        [0, 2, 10.0, 10.0, 10.0],
+        [1, 1, 10.0, 10.0, 12.0],
+        [1, 2, 5.0, 10.0, 10.0],
+    ]
+    assert detail["timestamp"].dt.strftime("%m-%d").tolist() == ["01-20", "01-21", "01-27", "01-28"]
+    assert detail.index.tolist() == [0, 1, 2, 3]
+    # each step's own median: a fan climbing 1 a day from 10
+    climbing = backtest(
+        daily(np.full(28, 10.0)),
+        "total_amount",
+        2,
+        folds=1,
+        engine=Fan(width=0.0, slope=1.0),
+        detail=True,
+    )
+    assert climbing["yhat"].tolist() == [11.0, 12.0]
+    # origins ``step`` buckets apart instead of a season
+    moved = backtest(
+        daily(MISSES), "total_amount", 2, folds=2, step=3, engine=Fan(width=0.0), detail=True
+    )
+    assert moved["timestamp"].dt.strftime("%m-%d").tolist() == ["01-24", "01-25", "01-27", "01-28"]
+    # by default a season apart: the engine's own
+    short_season = backtest(
+        daily(MISSES), "total_amount", 2, folds=2, engine=Fan(season=3, width=0.0), detail=True
+    )
+    assert short_season["timestamp"].dt.strftime("%m-%d").tolist() == [
+        "01-24",
+        "01-25",
+        "01-27",
+        "01-28",
+    ]
+
+
+def test_backtest_scores_each_group_and_chooses_the_engine_for_the_first_origin():
+    df = make_frame(
+        "2026-01-01",
+        "2026-01-29",
+        {
+            ("Chat", None, "total_amount"): lambda ix: MISSES[: len(ix)],
+            ("TTS", None, "total_amount"): 3.0,
+        },
+    )
+    scores = backtest(df, "total_amount", 2, folds=2, by="model_type", engine=Fan(width=0.0))
+    assert list(scores.columns[:3]) == ["model_type", "model", "folds"]
+    assert scores["model_type"].astype(str).tolist() == ["Chat", "TTS"]
+    assert scores["mase"].iloc[0] == pytest.approx(3.0) and np.isnan(scores["mase"].iloc[1])
+    assert np.isnan(scores["naive_mase"].iloc[1])  # a flat history: no seasonal error to scale by
+    assert scores["mape"].tolist()[1] == 0.0 and scores["coverage_80"].tolist()[1] == 1.0
+    detail = backtest(
+        df, "total_amount", 2, folds=1, by="model_type", engine=Fan(width=0.0), detail=True
+    )
+    assert list(detail.columns[:3]) == ["fold", "step", "timestamp"]
+    assert detail["model_type"].astype(str).tolist() == ["Chat", "Chat", "TTS", "TTS"]
+    assert detail["yhat"].tolist() == [10.0, 10.0, 3.0, 3.0]
+
+
+def test_backtest_scores_the_engine_for_the_history_at_its_first_origin():
+    """Regression: the engine was chosen for ``len - horizon * folds`` buckets, as if the
+    origins were a horizon apart; they are ``step`` apart (a season by default). 28 days, 2
+    ahead, 2 folds a week apart: the first origin has 19 days (the message said 24). 50 days,
+    14 ahead: 29 days at the first origin, enough for ETS (seasonal naive was scored, on "22")."""
+    chosen = backtest(daily(MISSES), "total_amount", 2, folds=2)["model"].item()
+    assert chosen.startswith("seasonal naive (season 7): 19 days of history; ETS needs 28;")
+    df = make_frame("2026-01-01", "2026-02-20", {("Chat", None, "total_amount"): weekly(200)})
+    assert backtest(df, "total_amount", "14D", folds=2)["model"].item().startswith("ETS(A,Ad,A)")
+
+
+@pytest.mark.parametrize(
+    ("call", "message"),
+    [
+        (
+            lambda: backtest(daily(MISSES), "total_amount", 2, folds=0, engine=Fan()),
+            "folds must be a whole number >= 1, not 0.",
+        ),
+        (
+            lambda: backtest(daily(MISSES), "total_amount", 2, folds=True, engine=Fan()),
+            "folds must be a whole number >= 1, not True.",
+        ),
+        (
+            lambda: backtest(daily(MISSES), "total_amount", 2, folds=2.0, engine=Fan()),
+            "folds must be a whole number >= 1, not 2.0.",
+        ),
+        (
+            lambda: backtest(daily(MISSES), "total_amount", 2, folds=3, engine=Fan()),
+            "3 folds of 2 buckets need more history than the 28 complete buckets in the frame; "
+            "fetch a longer range or use fewer folds.",
+        ),
+        (
+            lambda: month_end_landing(daily(MISSES), budget="lots", engine=Fan()),
+            "budget must be a number, not 'lots'.",
+        ),
+        (
+            lambda: month_end_landing(daily(MISSES), budget=True, engine=Fan()),
+            "budget must be a number, not True.",
+        ),
+        (
+            lambda: month_end_landing(daily(MISSES[:20], start="2026-01-05"), engine=Fan()),
+            "the frame starts at 2026-01-05T00:00:00+08:00, after the month's start "
+            "(2026-01-01T00:00:00+08:00); fetch from 2026-01-01 to know the month to date.",
+        ),
+        (
+            lambda: backtest(daily(MISSES), "output_tokens", 2, engine=Fan()),
+            "metric 'output_tokens' is not in the frame; it holds: total_amount.",
+        ),
+        (
+            lambda: month_end_landing(daily(MISSES), metric="output_tokens", engine=Fan()),
+            "metric 'output_tokens' is not in the frame; it holds: total_amount.",
+        ),
+        (
+            lambda: backtest(COUNTS, "model_count", 2, engine=Fan()),
+            NOT_ADDITIVE,
+        ),
+        (
+            lambda: month_end_landing(COUNTS, metric="model_count", engine=Fan()),
+            NOT_ADDITIVE,
+        ),
+    ],
+)
+def test_bad_backtests_and_landings_get_the_whole_message(call, message):
+    with pytest.raises(QueryError) as err:
+        call()
+    assert str(err.value) == message
+
+
+def test_a_landing_at_the_months_end_forecasts_nothing():
+    """As of 1 February, January is over: its landing is what it spent, with no spread."""
+    land = month_end_landing(daily([10.0] * 31), budget=310, engine=Fan()).iloc[0]
+    assert land["month"] == "2026-01" and land["model"] == "the month is over: nothing to forecast"
+    assert (land["actual_to_date"], land["forecast_remaining"], land["landing"]) == (310.0, 0, 310)
+    assert (land["lo_95"], land["hi_95"]) == (310.0, 310.0)
+    assert land["p_exceed_budget"] == 0.0  # landing exactly on the budget does not exceed it
+    assert land["month_start"] == pd.Timestamp("2026-01-01", tz=TZ)
+    assert land["as_of"] == land["forecast_start"] == pd.Timestamp("2026-02-01", tz=TZ)
+    assert np.isnan(month_end_landing(daily([10.0] * 31), engine=Fan()).iloc[0]["budget"])
+
+
+def test_backtest_errors_on_a_zero_day_are_left_out_of_the_percentages_quietly():
+    """Actuals 10, 0 | 0, 10 against 10 | 0: the percentage error of a zero day is infinite (or
+    0 / 0) and left out, without a numpy warning: mape (0 + 1) / 2, smape (0 + 2 + 2) / 3."""
+    y = np.full(28, 10.0)
+    y[[20, 25, 26]] = 0.0
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        row = backtest(daily(y), "total_amount", 2, folds=2, engine=Fan(width=0.0)).iloc[0]
+    assert (row["mape"], row["smape"]) == pytest.approx((0.5, 4 / 3))
+
+
+def test_backtest_folds_from_one_to_the_history_it_needs():
+    """Origins need the engine's ``min_history`` and two seasons: 14 days for the fan, so 7
+    ahead in 2 folds a week apart (origins 14 and 21) just fit in 28 days."""
+    one = backtest(daily(MISSES), "total_amount", 2, folds=1, engine=Fan(width=0.0))
+    assert one["folds"].item() == 1 and one["mape"].item() == pytest.approx(0.5)  # 10 vs 5
+    assert backtest(daily(MISSES), "total_amount", 7, folds=2, engine=Fan())["folds"].item() == 2
+    # as_of: the last fold ends where "now" is
+    early = backtest(
+        daily(MISSES), "total_amount", 2, folds=1, as_of="2026-01-21", engine=Fan(), detail=True
+    )
+    assert early["timestamp"].dt.strftime("%m-%d").tolist() == ["01-19", "01-20"]
+
+
+def test_the_defaults_are_those_documented():
+    """14 days ahead, 80 % and 95 % intervals, total_amount, 8 folds a week apart, and the
+    paths of seed 0 (1000 of them for a forecast, 500 for a backtest, 2000 for a landing)."""
+    df = daily(weekly(200)(pd.date_range("2026-01-01", periods=84, freq="D")))
+    naive = SeasonalNaiveForecaster()
+    fc = forecast(df, engine=naive)
+    assert len(fc) == 14 and list(fc.columns[2:6]) == ["lo_80", "hi_80", "lo_95", "hi_95"]
+    pd.testing.assert_frame_equal(
+        fc, forecast(df, "total_amount", "14D", level=(80, 95), engine=naive, paths=1000, seed=0)
+    )
+    scores = backtest(df, engine=naive)
+    assert (scores["folds"].item(), scores["horizon"].item()) == (8, 14)
+    pd.testing.assert_frame_equal(
+        scores,
+        backtest(df, "total_amount", "14D", folds=8, step=7, engine=naive, paths=500, seed=0),
+    )
+    land = month_end_landing(df, engine=naive, budget=5000)
+    pd.testing.assert_frame_equal(
+        land,
+        month_end_landing(
+            df, metric="total_amount", level=(80, 95), engine=naive, budget=5000, paths=2000, seed=0
+        ),
+    )

@@ -312,10 +312,12 @@ def backtest(
     for key, series in _series(df, metric, groups, setup.now).items():
         share = _history_coverage(df, series, freq, "every score of the backtest")
         y = series.to_numpy(dtype=float)
-        chosen = engine if engine is not None else choose_engine(freq, len(y) - steps * folds)
-        m = chosen.season
+        # the engines chosen for one bucket size share a season; the one chosen is the engine for
+        # the shortest history fitted, the first origin's
+        m = (engine if engine is not None else choose_engine(freq, len(y))).season
         gap = step if step is not None else m
         origins = [len(y) - steps - k * gap for k in range(folds)][::-1]
+        chosen = engine if engine is not None else choose_engine(freq, origins[0])
         if origins[0] < max(chosen.min_history, 2 * m):
             raise QueryError(
                 f"{folds} folds of {steps} buckets need more history than the {len(y)} complete "
