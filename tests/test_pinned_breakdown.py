@@ -8,12 +8,14 @@ from __future__ import annotations
 
 import warnings
 
+import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 import pytest
 
 from costtrend_nb.analysis import breakdown, share_over_time
 from costtrend_nb.errors import QueryError
+from costtrend_nb.plot import plot_breakdown
 
 from .frames import make_frame
 
@@ -275,3 +277,75 @@ def test_breakdown_gives_each_groups_change_on_the_period_before():
     assert table["delta"].tolist() == [37.0, 3.0, 15.5]
     assert table["pct_change"].iloc[:2].tolist() == [37 / 56, 3 / 28]
     assert pd.isna(table["pct_change"].iloc[2])
+
+
+@pytest.mark.parametrize(
+    "analysis",
+    [
+        lambda df: breakdown(df, "model_type", period="week", as_of="2026-03-15"),
+        lambda df: breakdown(df, "model_type", period=None, as_of="2026-03-15"),
+        lambda df: share_over_time(df, freq="D"),
+        lambda df: plot_breakdown(df, kind="bar", period="week"),
+        lambda df: plot_breakdown(df, kind="share", freq="D"),
+    ],
+    ids=[
+        "breakdown by week",
+        "breakdown of the whole frame",
+        "share_over_time",
+        "plot_breakdown by week",
+        "plot_breakdown of shares",
+    ],
+)
+def test_a_hole_warning_names_the_callers_line(analysis):
+    """The warning points at the line that called the analysis (this file), not at the
+    package, whatever the path: a breakdown by period warns through compare_periods (it named
+    breakdown.py), and the plots through breakdown and share_over_time (the plot's file)."""
+    with pytest.warns(UserWarning) as caught:
+        analysis(_holed_hours())
+    plt.close("all")
+    assert [w.filename for w in caught] == [__file__]
+
+
+def test_shares_of_a_total_cancelled_by_a_credit_are_nan_not_infinite():
+    """March: ¥5 a day of charges and a ¥5 a day credit, a total of ¥0. A share of ¥0 is
+    undefined: NaN, as share_over_time gives for the same buckets, never ±inf."""
+    series = {
+        ("Chat", 1, "total_amount"): 5.0,
+        ("TTS", 2, "total_amount"): -5.0,
+    }
+    df = make_frame("2026-02-01", "2026-04-01", series)
+    for period in ("month", None):
+        table = breakdown(df, "client_id", period=period, as_of="2026-04-01")
+        assert table["current"].tolist() == ([155.0, -155.0] if period else [295.0, -295.0])
+        assert table["share"].isna().all() and table["share"].dtype == np.float64
+    assert share_over_time(df, "client_id")["share"].isna().all()
+
+
+def test_a_midnight_hour_counts_once_it_has_ended_whatever_the_metrics_rows():
+    """Hourly buckets; characters held only in each day's first hour. As of 12:00 on the 4th,
+    that day's 00:00 bucket ended at 01:00: it counts, though the metric's own rows look daily."""
+    series = {("Chat", 1, "total_amount"): 1.0, ("TTS", 2, "characters"): 10.0}
+    df = make_frame("2026-03-01", "2026-03-05", series, freq="h")
+    df = df[(df["metric"] == "total_amount") | (df["timestamp"].dt.hour == 0)]
+    as_of = "2026-03-04 12:00"
+    shares = share_over_time(df, "model_type", "characters", as_of=as_of)
+    assert shares["timestamp"].dt.day.tolist() == [1, 2, 3, 4]
+    table = breakdown(df, "model_type", "characters", period=None, as_of=as_of)
+    assert table["current"].tolist() == [40.0]
+
+
+def test_breakdown_rows_are_numbered_from_zero_in_rank_order():
+    """Department 10 is the largest: it comes first, with the index 0, not its place in the
+    frame's order."""
+    series = {("Chat", d, "total_amount"): float(d) for d in range(1, 11)}
+    table = breakdown(make_frame("2026-01-01", "2026-03-01", series), "client_id", top=3)
+    assert table.index.tolist() == [0, 1, 2, 3]
+    assert table["rank"].tolist() == [1, 2, 3, 4]
+
+
+def test_a_whole_frame_breakdown_with_a_hole_has_nan_totals():
+    with pytest.warns(UserWarning, match="every total is NaN"):
+        table = breakdown(_holed_hours(), "model_type", period=None, as_of="2026-03-15")
+    assert table["model_type"].tolist() == ["Chat", "TTS"]  # NaN totals keep the frame order
+    assert table["current"].dtype == np.float64 and table["current"].isna().all()
+    assert table["share"].isna().all() and table["current_coverage"].iloc[0] < 1

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import warnings
 
+import matplotlib.pyplot as plt
 import pandas as pd
 import pytest
 
@@ -15,6 +16,7 @@ from costtrend_nb.analysis import align_periods, compare_periods, explain_change
 from costtrend_nb.analysis._frame import shift_local
 from costtrend_nb.analysis.periods import data_end, require_coverage
 from costtrend_nb.errors import QueryError
+from costtrend_nb.plot import plot_period_overlay
 
 from .frames import make_frame
 
@@ -377,3 +379,246 @@ def test_a_quarter_running_in_its_first_month_starts_on_its_first_day():
     )
     assert (r["period"].iloc[0], r["current_start"].iloc[0]) == ("2026Q2", ts("2026-04-01"))
     assert r["previous_start"].iloc[0] == ts("2026-01-01")
+
+
+def _overlay(df: pd.DataFrame, metric: str, period: str, as_of: str) -> object:
+    return plot_period_overlay(df, metric=metric, period=period, as_of=as_of)
+
+
+@pytest.mark.parametrize(
+    ("analysis", "warnings_given"),
+    [(compare_periods, 1), (align_periods, 1), (_overlay, 2)],
+    ids=["compare_periods", "align_periods", "plot_period_overlay"],
+)
+def test_a_hole_warning_names_the_callers_line(analysis, warnings_given):
+    """The warning points at the line that called the analysis (this file), not at the
+    package, whatever the path: the overlay plot warns through align_periods and
+    compare_periods (they named the plot's file)."""
+    hours = make_frame("2026-03-01", "2026-03-16", ONES, freq="h")
+    holed = hours[hours["timestamp"] != ts("2026-03-10 05:00")]
+    with pytest.warns(UserWarning) as caught:
+        analysis(holed, "total_amount", "week", as_of="2026-03-15")
+    plt.close("all")
+    assert [w.filename for w in caught] == [__file__] * warnings_given
+
+
+# Added in the second pass (issue 16): compare_periods and align_periods themselves are now
+# mutated (tools/mutation.py undecorates them in the snapshot), and these pin what their bodies
+# do.
+
+
+@pytest.mark.parametrize("analysis", [compare_periods, align_periods])
+def test_the_defaults_are_the_cost_by_calendar_week(analysis):
+    """The frame holds characters too: the default metric is total_amount, the period a week."""
+    series = {**ONES, ("TTS", None, "characters"): 7.0}
+    df = _days(series=series)
+    expected = analysis(df, "total_amount", "week", as_of="2026-03-20")
+    pd.testing.assert_frame_equal(analysis(df, as_of="2026-03-20"), expected)
+
+
+@pytest.mark.parametrize("analysis", [compare_periods, align_periods])
+def test_a_metric_not_in_the_frame_gets_its_whole_message(analysis):
+    with pytest.raises(QueryError) as err:
+        analysis(_days(), "characters", "week")
+    assert str(err.value) == "metric 'characters' is not in the frame; it holds: total_amount."
+
+
+@pytest.mark.parametrize("analysis", [compare_periods, align_periods])
+def test_as_of_past_the_last_complete_day_counts_the_settling_days(analysis):
+    """Days from the 15th are marked still settling (the 20th, the frame's last, is running).
+    as_of the 18th counts the 16th and 17th: the current week holds them, whole, not NaN."""
+    df = _days("2026-03-01", "2026-03-21", {("Chat", 1, "total_amount"): 1.0})
+    df["complete"] = df["timestamp"] < ts("2026-03-15")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        out = analysis(df, "total_amount", "week", as_of="2026-03-18")
+    if analysis is compare_periods:
+        assert (out["current"].iloc[0], out["previous"].iloc[0]) == (2.0, 2.0)
+    else:
+        assert out["current"].iloc[:2].tolist() == [1.0, 1.0]
+        assert out["current"].notna().sum() == 2 and out["previous"].tolist() == [1.0] * 7
+    assert out["current_coverage"].iloc[0] == 1.0
+
+
+def test_a_department_absent_from_one_window_compares_with_zero():
+    """Department 2 starts in March and department 3 stops at the end of February: each
+    gets 0.0 (not NaN) for the month it has no rows in."""
+    series = {("Chat", d, "total_amount"): 1.0 for d in (1, 2, 3)}
+    df = _days(series=series)
+    march = df["timestamp"] >= ts("2026-03-01")
+    df = df[~((df["client_id"] == 2) & ~march) & ~((df["client_id"] == 3) & march)]
+    out = compare_periods(df, "total_amount", "month", as_of="2026-04-01", by="client_id")
+    assert out["client_id"].tolist() == [1, 2, 3]
+    assert out["current"].tolist() == [31.0, 31.0, 0.0]
+    assert out["previous"].tolist() == [28.0, 0.0, 28.0]
+
+
+def test_an_overlay_by_group_has_the_frames_groups_and_dtypes():
+    """by="model_type" on a frame filtered to Chat: only Chat's rows, the frame's categories;
+    by="client_id": cost with no department keeps its rows."""
+    two = {("Chat", None, "total_amount"): 1.0, ("TTS", 1, "total_amount"): 2.0}
+    df = _days(series=two)
+    chat = df[df["model_type"] == "Chat"]
+    out = align_periods(chat, "total_amount", "week", as_of="2026-03-18", by="model_type")
+    assert out.columns[0] == "model_type" and set(out["model_type"]) == {"Chat"}
+    assert list(out["model_type"].cat.categories) == ["Chat", "TTS"]
+    assert len(out) == 7 and out["current"].notna().sum() == 2
+    out = align_periods(df, "total_amount", "week", as_of="2026-03-18", by="client_id")
+    assert out.columns[0] == "client_id" and out["client_id"].dtype == "Int64"
+    assert out["client_id"].iloc[:7].tolist() == [1] * 7 and out["client_id"].iloc[7:].isna().all()
+    assert out["previous"].tolist() == [2.0] * 7 + [1.0] * 7
+
+
+def test_an_hourly_overlay_holds_every_hour_up_to_now():
+    """Hourly buckets, as_of 12:00: the current day holds its first 12 hours, then NaN; both
+    coverages are whole."""
+    hours = make_frame("2026-03-01", "2026-03-05", ONES, freq="h")
+    out = align_periods(hours, "total_amount", "day", as_of="2026-03-04 12:00")
+    assert len(out) == 24 and out["current"].notna().sum() == 12
+    assert out["current"].iloc[:12].tolist() == [1.0] * 12
+    assert out["previous"].tolist() == [1.0] * 24
+    assert out["current_coverage"].tolist() == [1.0] * 24
+    assert out["current_coverage"].dtype == float
+
+
+def test_an_overlay_with_a_hole_in_the_previous_week_names_that_week():
+    hours = make_frame("2026-03-01", "2026-03-16", ONES, freq="h")
+    holed = hours[hours["timestamp"] != ts("2026-03-05 05:00")]
+    with pytest.warns(UserWarning) as caught:
+        align_periods(holed, "total_amount", "week", as_of="2026-03-15")
+    assert [str(w.message) for w in caught] == [
+        f"{FRAME_15}2026-03-02T00:00:00+08:00 to 2026-03-09T00:00:00+08:00 (coverage 99.4 % of "
+        "its buckets, holes or whole buckets outside the frame): each missing bucket is NaN, "
+        "never a zero. Fetch the whole range to compare."
+    ]
+
+
+def test_a_hole_warning_on_hours_names_the_frames_end_an_hour_after_its_last_bucket():
+    """An hourly frame ending at 12:00 (its last bucket 11:00) ends at 12:00, not midnight."""
+    hours = make_frame("2026-03-01", "2026-03-15 12:00", ONES, freq="h")
+    holed = hours[hours["timestamp"] != ts("2026-03-10 05:00")]
+    with pytest.warns(UserWarning) as caught:
+        compare_periods(holed, "total_amount", "week", as_of="2026-03-15 12:00")
+    assert [str(w.message) for w in caught] == [
+        "the frame (2026-03-01T00:00:00+08:00 to 2026-03-15T12:00:00+08:00) does not cover "
+        "2026-03-09T00:00:00+08:00 to 2026-03-15T12:00:00+08:00 (coverage 99.4 % of its "
+        "buckets, holes or whole buckets outside the frame): its total is NaN, never a zero. "
+        "Fetch the whole range to compare."
+    ]
+
+
+def _midnights_only() -> pd.DataFrame:
+    """Hourly cost, and characters held only in each day's first hour (the others filtered
+    out): the frame's buckets are still hours."""
+    series = {("Chat", 1, "total_amount"): 1.0, ("TTS", 2, "characters"): 10.0}
+    df = make_frame("2026-03-01", "2026-03-05", series, freq="h")
+    return df[(df["metric"] == "total_amount") | (df["timestamp"].dt.hour == 0)]
+
+
+@pytest.mark.parametrize(
+    ("analysis", "coverages"),
+    [(compare_periods, (1 / 12, 1 / 12)), (align_periods, (1 / 12, 1 / 24))],
+)
+def test_a_metric_held_only_at_midnight_on_hourly_buckets_is_measured_in_hours(analysis, coverages):
+    """The windows' buckets are the frame's hours, not the days the metric's own rows suggest:
+    one hour held of the current 12 (and of the previous 12, or 24 for the overlay)."""
+    with pytest.warns(UserWarning, match="coverage"):
+        out = analysis(_midnights_only(), "characters", "day", as_of="2026-03-04 12:00")
+    assert (out["current_coverage"].iloc[0], out["previous_coverage"].iloc[0]) == pytest.approx(
+        coverages
+    )
+    if analysis is align_periods:  # the hour held, ended by 12:00, is shown
+        assert out["current"].iloc[0] == 10.0 and out["current"].notna().sum() == 1
+
+
+def test_rows_of_several_periods_and_groups_are_numbered_from_zero():
+    two = {("Chat", 1, "total_amount"): 1.0, ("TTS", 2, "total_amount"): 2.0}
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        out = compare_periods(
+            _days(series=two), "total_amount", "week", as_of="2026-03-30", by="client_id", history=2
+        )
+    assert out.index.tolist() == [0, 1, 2, 3]
+    assert out["period"].tolist() == ["2026-W12", "2026-W12", "2026-W13", "2026-W13"]
+    assert out["current"].tolist() == [7.0, 14.0, 7.0, 14.0]
+
+
+def test_an_overlay_leaves_out_the_hour_that_straddles_the_end_of_the_previous_day():
+    """Asia/Kolkata, hourly buckets at half past: the previous day's last bucket (23:30 to
+    00:30) is not wholly inside that day, so it is NaN, as compare_periods leaves it out."""
+    kolkata = "Asia/Kolkata"
+    hours = make_frame("2026-03-01 00:30", "2026-03-05 00:30", ONES, freq="h", tz=kolkata)
+    out = align_periods(hours, "total_amount", "day", as_of="2026-03-04 12:30")
+    assert len(out) == 24 and out["current"].notna().sum() == 12
+    assert out["previous"].iloc[:23].tolist() == [1.0] * 23 and pd.isna(out["previous"].iloc[23])
+    assert out["previous_timestamp"].iloc[23] == pd.Timestamp("2026-03-03 23:30", tz=kolkata)
+
+
+def test_a_frame_with_nothing_complete_yet_ends_before_its_first_bucket():
+    """No bucket is complete: "now" is the frame's first bucket start, so the latest whole day
+    is the day before the frame."""
+    df = make_frame("2026-03-01", "2026-03-05", ONES, complete_until="2026-03-01")
+    pair = period_pairs(df, "day")[0]
+    assert (pair.current.start, pair.current.end) == (ts("2026-02-28"), ts("2026-03-01"))
+
+
+def test_an_empty_frame_gets_its_whole_message():
+    with pytest.raises(QueryError) as err:
+        period_pairs(_days().iloc[:0], "day")
+    assert str(err.value) == "the frame is empty: there is nothing to analyse."
+
+
+def test_the_last_bucket_marked_running_never_counts_whatever_as_of_says():
+    """The 20th, the frame's last day, was still running when fetched: as of the 21st the week
+    holds four whole days of five (coverage 0.8, NaN), not five."""
+    df = make_frame("2026-03-01", "2026-03-21", ONES, complete_until="2026-03-20")
+    with pytest.warns(UserWarning, match="coverage 80.0 %"):
+        r = compare_periods(df, "total_amount", "week", as_of="2026-03-21").iloc[0]
+    assert r["current_coverage"] == 0.8 and pd.isna(r["current"])
+
+
+def test_a_hole_in_the_first_bucket_of_a_window_is_seen():
+    """Hourly buckets: the week's first hour missing (on the hour), and in Asia/Kolkata, with
+    buckets at half past, the previous day's first whole bucket (00:30) missing."""
+    hours = make_frame("2026-03-01", "2026-03-16", ONES, freq="h")
+    holed = hours[hours["timestamp"] != ts("2026-03-09 00:00")]
+    with pytest.warns(UserWarning, match="coverage 99.3 %"):
+        compare_periods(holed, "total_amount", "week", as_of="2026-03-15")
+    kolkata = "Asia/Kolkata"
+    hours = make_frame("2026-03-01 00:30", "2026-03-05 00:30", ONES, freq="h", tz=kolkata)
+    holed = hours[hours["timestamp"] != pd.Timestamp("2026-03-03 00:30", tz=kolkata)]
+    with pytest.warns(UserWarning, match="coverage 95.7 %"):
+        out = align_periods(holed, "total_amount", "day", as_of="2026-03-04 12:30")
+    assert out["current_coverage"].iloc[0] == 1.0
+    assert out["previous_coverage"].iloc[0] == pytest.approx(22 / 23)
+    new_york = "America/New_York"  # west of UTC: its midnights are not UTC days' starts
+    days = make_frame("2026-02-01", "2026-02-20", ONES, tz=new_york)
+    holed = days[days["timestamp"] != pd.Timestamp("2026-02-09", tz=new_york)]
+    with pytest.warns(UserWarning, match="coverage 85.7 %"):
+        compare_periods(holed, "total_amount", "week", as_of="2026-02-16")
+
+
+@pytest.mark.parametrize(
+    ("start", "end", "freq", "keep_hour", "now"),
+    [
+        ("2026-03-04", "2026-03-05", "D", None, "2026-03-05"),  # one day: a day long
+        ("2026-03-04 05:00", "2026-03-04 06:00", "h", None, "2026-03-04 06:00"),  # one hour
+        ("2026-03-01", "2026-03-05", "h", 12, "2026-03-04 13:00"),  # hours a day apart, at noon
+    ],
+)
+def test_the_bucket_length_is_read_from_the_frames_stamps(start, end, freq, keep_hour, now):
+    """A single bucket at midnight is a day; one at 05:00 is an hour; hourly buckets kept only
+    at noon, a day apart, are still hours: "now" is the end of the last one."""
+    df = make_frame(start, end, ONES, freq=freq)
+    if keep_hour is not None:
+        df = df[df["timestamp"].dt.hour == keep_hour]
+    assert period_pairs(df, "day")[0].current.end == ts(now)
+    if freq == "D":  # a day long, so a period must be whole days
+        with pytest.raises(QueryError, match="must be whole days"):
+            period_pairs(df, "36h")
+
+
+def test_a_metric_in_an_empty_frame_gets_its_whole_message():
+    with pytest.raises(QueryError) as err:
+        compare_periods(_days().iloc[:0], "total_amount")
+    assert str(err.value) == "metric 'total_amount' is not in the frame; it holds: nothing."

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import warnings
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from .._warn import warn
 from ..errors import QueryError
 from ._frame import (
     bucket_ends,
@@ -85,9 +85,7 @@ def breakdown(
         start = pd.Timestamp(values["timestamp"].min())
         share = coverage(values, start, now, now)
         if share < 1:
-            warnings.warn(
-                coverage_warning(df, start, now, share, "every total"), UserWarning, stacklevel=3
-            )
+            warn(coverage_warning(df, start, now, share, "every total"))
             table["current"] = np.nan
         windows = pd.Series({"current_coverage": share})
     else:
@@ -188,12 +186,10 @@ def share_over_time(
         out["coverage"] = out["timestamp"].map(held).fillna(1.0).astype(float)
         out.loc[out["coverage"] < 1, "value"] = np.nan
         out = out.sort_values(["timestamp", by], kind="stable").reset_index(drop=True)
-        warnings.warn(
+        warn(
             f"the frame has holes (buckets missing inside its span) in {len(holes)} "
             f"{'bucket(s)' if freq is None else 'bin(s)'} from {holes.index[0].isoformat()}: "
-            "their values and shares are NaN, never a zero. Fetch the whole range.",
-            UserWarning,
-            stacklevel=3,
+            "their values and shares are NaN, never a zero. Fetch the whole range."
         )
     total = out.groupby("timestamp")["value"].transform("sum")
     out["share"] = (out["value"] / total).where((total != 0) & (out["coverage"] >= 1))

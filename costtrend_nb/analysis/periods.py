@@ -15,13 +15,13 @@ still running or settling are never compared as if they were whole.
 from __future__ import annotations
 
 import datetime as dt
-import warnings
 from dataclasses import dataclass
 from typing import Any, TypeAlias
 
 import numpy as np
 import pandas as pd
 
+from .._warn import warn
 from ..errors import QueryError
 from ._frame import (
     PERIODS,
@@ -245,11 +245,7 @@ def compare_periods(
         for name, window in (("current", pair.current), ("previous", pair.previous)):
             shares[name] = coverage(values, window.start, window.end, now, freq)
             if shares[name] < 1:
-                warnings.warn(
-                    coverage_warning(df, window.start, window.end, shares[name], "its total"),
-                    UserWarning,
-                    stacklevel=3,
-                )
+                warn(coverage_warning(df, window.start, window.end, shares[name], "its total"))
         current = _window_sums(values, groups, pair.current, now, freq)
         previous = _window_sums(values, groups, pair.previous, now, freq)
         table = pd.concat({"current": current, "previous": previous}, axis=1)
@@ -340,11 +336,7 @@ def align_periods(
     for name, end in (("current", pair.current.end), ("previous", pair.full_previous_end)):
         start = pair.current.start if name == "current" else pair.previous.start
         if shares[name] < 1:
-            warnings.warn(
-                coverage_warning(df, start, end, shares[name], "each missing bucket"),
-                UserWarning,
-                stacklevel=3,
-            )
+            warn(coverage_warning(df, start, end, shares[name], "each missing bucket"))
 
     def side(
         start: pd.Timestamp, end: pd.Timestamp, limit: pd.Timestamp, name: str
