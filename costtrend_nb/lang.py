@@ -276,6 +276,9 @@ TERMS: dict[str, str] = {
     "The frame does not cover {window}:\nfetch it to see it": (
         "数据未覆盖 {window}：\n请获取该时段的数据"
     ),
+    "The frame has holes in {window}:\nfetch it whole to see it": (
+        "数据在 {window} 内有缺口：\n请完整获取该时段的数据"
+    ),
     "share of {what}": "{what}占比",
     "Share of {what} (%)": "{what}占比（%）",
     "change in cost (CNY)": "消费金额变化（元）",

@@ -344,3 +344,22 @@ def test_a_budget_line_in_the_month_view_has_headroom_above_it():
     budget = 78_000  # above every value drawn: the line used to sit on the axes' top edge
     ax = plot_forecast(df, view="month", budget=budget)
     assert ax.get_ylim()[1] >= budget * 1.1
+
+
+@pytest.mark.parametrize("lang", ["en", "zh"])
+def test_a_breakdown_of_a_frame_with_holes_says_so_instead_of_bars(lang):
+    """Without a period the bars are the whole frame's totals: a hole makes them NaN (with a
+    warning), and the chart says which range to fetch whole (it raised KeyError before)."""
+    from .frames import make_frame
+
+    df = make_frame("2026-11-01", "2026-11-08", {("Chat", None, "total_amount"): 2.0})
+    df = df[df["timestamp"].dt.day != 3]
+    with pytest.warns(UserWarning, match="does not cover"):
+        ax = P.plot_breakdown(df, by="model_type", period=None, lang=lang)
+    texts = [t.get_text() for t in ax.texts]
+    expected = {
+        "en": "The frame has holes in 01 Nov – 07 Nov 2026:\nfetch it whole to see it",
+        "zh": "数据在 2026-11-01 至 2026-11-07 内有缺口：\n请完整获取该时段的数据",
+    }
+    assert texts[-1] == expected[lang] and not ax.patches  # under the subtitle
+    plt.close(ax.figure)

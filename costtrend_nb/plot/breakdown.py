@@ -29,7 +29,7 @@ from ._common import (
     _window_text,
     notes_missing_series,
 )
-from ._titles import _scoped_headline, _subject
+from ._titles import _scoped_headline, _span, _subject
 
 __all__ = ["plot_breakdown"]
 
@@ -81,10 +81,14 @@ def plot_breakdown(
         if kind == "bar":
             table = breakdown(data, by, metric, top=top, period=period)
             if table["current"].isna().all():  # breakdown warned: the frame misses the period
-                first = table.iloc[0]
-                missed = _window_text(first["current_start"], first["current_end"], lang)
                 _scoped_headline(ax, what, data, axis_label, names, lang=lang)
-                term = "The frame does not cover {window}:\nfetch it to see it"
+                if "current_start" in table:
+                    first = table.iloc[0]
+                    missed = _window_text(first["current_start"], first["current_end"], lang)
+                    term = "The frame does not cover {window}:\nfetch it to see it"
+                else:  # the totals of the whole frame (no period): it has holes
+                    missed = _window_text(*_span(data), lang=lang)  # type: ignore[misc]
+                    term = "The frame has holes in {window}:\nfetch it whole to see it"
                 return _message(ax, t(term, lang, window=missed))
             groups = table[by].tolist()
             y = np.arange(len(groups))[::-1]
