@@ -75,7 +75,7 @@ def test_a_condition_that_holds_exits_3_after_the_summary(cached, capsys):
     assert status == 3
     out, err = capsys.readouterr()
     assert "| Month to date |" in out
-    assert re.fullmatch(r"costtrend-nb: alert: 2026-11 is forecast to land at ¥73,585 .*\n", err)
+    assert re.fullmatch(r"costtrend-nb: alert: 2026-11 is forecast to land at ¥73,588 .*\n", err)
     assert cli.main(["summary", "--demo", "--fail-on", "spend-up:5,anomaly"]) == 3
     assert capsys.readouterr().err.count("alert:") == 2
     assert cli.main(["summary", "--demo", "--fail-on", "spend-up,anomaly:3"]) == 0
@@ -113,9 +113,9 @@ def test_unknown_department_exits_2(cached, capsys):
 def test_the_real_command_end_to_end(real_run):
     status, out, err = real_run
     assert status == 3, err
-    assert err.startswith("costtrend-nb: alert: 2026-11 is forecast to land at ¥73,585")
+    assert err.startswith("costtrend-nb: alert: 2026-11 is forecast to land at ¥73,588")
     data = json.loads(out)
-    assert round(data["landing"]["landing"], 2) == 73_584.73
+    assert round(data["landing"]["landing"], 2) == 73_587.56
     assert data["landing"]["p_over_budget"] == 1.0
 
 

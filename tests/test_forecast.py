@@ -76,7 +76,7 @@ def test_short_history_falls_back_to_seasonal_naive_and_says_why():
     fc = forecast(df, "total_amount", 7)
     assert (
         fc["model"].iloc[0]
-        == "seasonal naive (season 7): 19 days of history; ETS needs 28; intervals calibrated on 1 backtests (x1.00)"
+        == "seasonal naive (season 7): 19 days of history; ETS needs 28; intervals calibrated on 1 backtest (x1.00)"
         or fc["model"]
         .iloc[0]
         .startswith("seasonal naive (season 7): 19 days of history; ETS needs 28")

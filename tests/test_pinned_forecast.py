@@ -189,8 +189,8 @@ def test_calibration_widens_by_what_the_backtests_missed():
 
 
 def test_the_backtests_fit_only_origins_with_enough_history():
-    """Origins step back a season from ``horizon`` before the end, down to the engine's
-    ``min_history`` and two seasons: 56 days, 7 ahead: 49, 42, ..., 14 (6 of them)."""
+    """Origins step back a season from ``horizon`` (in whole seasons) before the end, down to
+    the engine's ``min_history`` and two seasons: 56 days, 7 ahead: 49, 42, ..., 14 (6)."""
     assert forecast(daily([10.0] * 55), "total_amount", 7, engine=Fan())["model"].iloc[0] == (
         "fan; intervals calibrated on 5 backtests (x1.00)"
     )
@@ -209,6 +209,37 @@ def test_the_backtests_fit_only_origins_with_enough_history():
     # hourly data calibrates on three origins
     hourly = forecast(HOURS, "total_amount", 4, engine=Fan(season=24, min_history=24))
     assert hourly["model"].iloc[0] == "fan; intervals calibrated on 3 backtests (x1.00)"
+
+
+FITTED: list[int] = []
+
+
+@dataclass
+class Counted(Fan):
+    """A fan that notes the length of each history it is fitted on."""
+
+    def fit(self, y: np.ndarray) -> Fit:
+        FITTED.append(len(y))
+        return super().fit(y)
+
+
+def test_each_backtest_forecasts_the_same_weekdays_as_the_forecast():
+    """9 days ahead of 100: the folds end two whole weeks (not 9 days) before the data, then a
+    week apart, so each backtest starts on the weekday the forecast starts on."""
+    FITTED.clear()
+    forecast(daily(np.arange(100.0) + 10), "total_amount", 9, engine=Counted())
+    assert FITTED == [100, 86, 79, 72, 65, 58, 51]
+
+
+def test_a_forecast_and_the_months_landing_share_their_refits():
+    """Data to 21 November: the landing forecasts 9 days, the forecast 14; both calibrate on
+    folds two weeks before the data, so the pair fits 7 histories, not 13."""
+    FITTED.clear()
+    df = daily(np.arange(100.0) + 20, start="2026-08-14")
+    forecast(df, "total_amount", "14D", engine=Counted())
+    land = month_end_landing(df, engine=Counted()).iloc[0]
+    assert land["forecast_start"] == pd.Timestamp("2026-11-22", tz=TZ)
+    assert FITTED == [100, 86, 79, 72, 65, 58, 51]
 
 
 def test_a_backtest_with_no_spread_leaves_the_paths_as_they_are():
@@ -688,7 +719,8 @@ def test_backtest_scores_are_the_errors_of_each_fold():
         "coverage_95",
         "coverage",
     ]
-    assert row["model"] == "fan; intervals calibrated on 2 backtests (x1.00)"  # the last fold's
+    # the last fold's: 21 days of history, calibrated on folds that end whole weeks before it
+    assert row["model"] == "fan; intervals calibrated on 1 backtest (x1.00)"
     assert (row["folds"], row["horizon"]) == (2, 2)
     assert row["mape"] == pytest.approx((2 / 12 + 0 + 0 + 5 / 5) / 4)
     assert row["smape"] == pytest.approx((4 / 22 + 0 + 0 + 10 / 15) / 4)

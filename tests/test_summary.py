@@ -157,7 +157,7 @@ def test_markdown_and_text_say_the_numbers(summary):
         "Demo data",
         "| Month to date | **¥47,701.46** | +7.7 % like for like (1 – 19 Nov 2026 against "
         "1 – 19 Oct 2026) |",
-        "¥73,585",
+        "¥73,588",
         "P(over the ¥78,000 budget) 0.0 %",
         "- Chat: ¥2,183.84",
         "2026-06-15",
@@ -189,10 +189,10 @@ def with_budget(s: Summary, budget: float, p: float) -> Summary:
 
 def test_alerts(summary):
     assert summary.alerts([]) == []
-    assert summary.alerts(["over-budget"]) == []  # lands at ¥73,585 of ¥78,000, P = 0
+    assert summary.alerts(["over-budget"]) == []  # lands at ¥73,588 of ¥78,000, P = 0
     over = with_budget(summary, 70_000, 1.0)
     (alert,) = over.alerts(["over-budget"])
-    assert "¥73,585" in alert and "¥70,000" in alert
+    assert "¥73,588" in alert and "¥70,000" in alert
     assert with_budget(summary, 74_000, 0.6).alerts("over-budget")  # P >= 50 % is enough
     spent = with_budget(summary, 40_000, 1.0).alerts(["over-budget"])
     assert "already ¥47,701.46" in spent[0]
@@ -237,7 +237,7 @@ def test_index_has_the_banner_headline_cards_and_footer(summary):
     page = render_index(summary, cards())
     assert 'class="banner"' in page and "Demo data" in page
     assert html.escape(DEMO_NOTICE) in page  # the same sentence as on every demo report
-    for piece in ("¥47,701.46", "+7.7\u00a0%", "1 – 19 Nov 2026", "¥73,585", "¥72,903", "¥74,257"):
+    for piece in ("¥47,701.46", "+7.7\u00a0%", "1 – 19 Nov 2026", "¥73,588", "¥72,830", "¥74,336"):
         assert piece in page, piece
     assert page.count('<li class="card">') == 3
     assert 'alt="Key figure of 01 Period over period: Up 7.7\u00a0%"' in page

@@ -134,7 +134,7 @@ _MODEL_ZH = (
     (re.compile(r", season (\d+)"), r"，季节周期 \1"),
     (re.compile(r"seasonal naive \(season (\d+)\)"), r"季节性朴素（季节周期 \1）"),
     (
-        re.compile(r"; intervals calibrated on (\d+) backtests \(x([\d.]+)\)"),
+        re.compile(r"; intervals calibrated on (\d+) backtests? \(x([\d.]+)\)"),
         r"；区间经 \1 次回测校准（×\2）",
     ),
     (re.compile(r" h and "), " h、"),
@@ -152,6 +152,8 @@ def _model_text(description: str, lang: str) -> str:
         >>> _model_text("ETS(A,Ad,A) on log scale, season 7; intervals calibrated on 6 "
         ...             "backtests (x1.82)", "zh")
         'ETS(A,Ad,A)，对数尺度，季节周期 7；区间经 6 次回测校准（×1.82）'
+        >>> _model_text("fan; intervals calibrated on 1 backtest (x1.00)", "zh")
+        'fan；区间经 1 次回测校准（×1.00）'
     """
     if lang != "zh":
         return description
