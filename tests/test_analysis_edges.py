@@ -215,3 +215,38 @@ def test_cost_without_volume_is_never_infinite():
     assert (row["volume_effect"], row["unit_cost_effect"]) == pytest.approx((15.0, 0.0))
     row = _cell(20.0, 5.0, 1_000, 0.0)  # volume vanished, a fee stayed
     assert (row["volume_effect"], row["unit_cost_effect"]) == pytest.approx((-15.0, 0.0))
+
+
+TZ = "Asia/Shanghai"
+
+
+def test_bucket_facts_follow_the_frames_content_not_its_identity():
+    """An analysis asks a frame its bucket size, its "now" and which rows count many times; the
+    answers are remembered by content, so a frame changed in place is measured again."""
+    from costtrend_nb.analysis._frame import bucket_freq, counted, resolve_as_of
+
+    df = make_frame("2026-11-01", "2026-11-08", {("Chat", None, "total_amount"): 1.0})
+    assert (bucket_freq(df), resolve_as_of(df)) == ("D", pd.Timestamp("2026-11-08", tz=TZ))
+    rows = counted(df, pd.Timestamp("2026-11-08", tz=TZ))
+    rows[:] = False  # the caller's copy: what is remembered stays as it was
+    assert counted(df, pd.Timestamp("2026-11-08", tz=TZ)).all()
+    df.loc[df.index[-1], "complete"] = False
+    assert resolve_as_of(df) == pd.Timestamp("2026-11-07", tz=TZ)
+    assert not counted(df, pd.Timestamp("2026-11-08", tz=TZ))[-1]
+    df["timestamp"] = pd.date_range("2026-11-01", periods=len(df), freq="h", tz=TZ)
+    assert bucket_freq(df) == "h"
+
+
+def test_remembered_bucket_facts_are_bounded_in_bytes(monkeypatch):
+    from costtrend_nb.analysis import _frame
+
+    monkeypatch.setattr(_frame, "DERIVED_BYTES", 300)
+    monkeypatch.setattr(_frame, "_derived", type(_frame._derived)())
+    now = pd.Timestamp("2026-12-01", tz=TZ)
+    for days in (100, 110, 120):  # 100 to 120 rows: a bool a row
+        df = make_frame("2026-01-01", str((pd.Timestamp("2026-01-01") + pd.Timedelta(days=days)).date()),
+                        {("Chat", None, "total_amount"): 1.0})  # fmt: skip
+        _frame.counted(df, now, "D")
+        held = sum(getattr(v, "nbytes", 0) for v in _frame._derived.values())
+        assert held <= 300 or len(_frame._derived) == 1
+    assert [len(v) for v in _frame._derived.values() if hasattr(v, "nbytes")] == [110, 120]

@@ -63,14 +63,16 @@ def undecorate(source: str, names: tuple[str, ...] = UNDECORATE) -> str:
 
 # mutmut learns which tests reach a function from one clean run of them all in one process,
 # where analysis.engines.fit_once would hand a later test an earlier test's fit without calling
-# the engine: that later test would then never be run against the engine's mutants
+# the engine (and analysis._frame.remembered an earlier test's bucket facts): that later test
+# would then never be run against the mutants of the functions it skipped
 FORGET_FITS = """
 
 @pytest.fixture(autouse=True)
-def _forget_fits():  # added by tools/mutation.py: every test fits its models itself
-    from costtrend_nb.analysis import engines
+def _forget_fits():  # added by tools/mutation.py: every test fits and measures for itself
+    from costtrend_nb.analysis import _frame, engines
 
     engines._fits.clear()
+    _frame._derived.clear()
 """
 
 

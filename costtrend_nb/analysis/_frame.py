@@ -8,7 +8,10 @@ partial fetch still says so where it is plotted or reported.
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable, Iterable, Sequence
+import hashlib
+import threading
+from collections import OrderedDict
+from collections.abc import Callable, Hashable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
@@ -26,6 +29,42 @@ PERIODS = ("day", "week", "month", "quarter", "year")
 WEEKDAY_SHIFT = {"day": 7, "week": 7, "month": 28, "quarter": 91, "year": 364}
 
 F = TypeVar("F", bound=Callable[..., Any])
+T = TypeVar("T")
+
+DERIVED_KEPT = 256  # facts about frames' buckets remembered per process
+DERIVED_BYTES = 32 * 2**20  # and the most their arrays (rows that count) may hold in all
+_derived: OrderedDict[Hashable, Any] = OrderedDict()
+_derived_lock = threading.Lock()
+
+
+def _buckets_digest(df: pd.DataFrame) -> Hashable:
+    """What the bucket facts of ``df`` depend on: its stamps (and zone) and complete flags."""
+    stamps = df["timestamp"]
+    h = hashlib.blake2b(digest_size=16)
+    h.update(np.ascontiguousarray(stamps.array.asi8).tobytes())
+    h.update(np.asarray(df["complete"].astype(bool), dtype=bool).tobytes())
+    return (str(stamps.dtype), len(df), h.digest())
+
+
+def remembered(kind: str, df: pd.DataFrame, extra: Hashable, compute: Callable[[], T]) -> T:
+    """``compute()``, remembered by ``kind``, ``extra`` and the content of ``df``'s stamps and
+    complete flags: an analysis asks the same facts of one frame many times (its bucket size,
+    its "now", which rows count)."""
+    if not isinstance(df["timestamp"].dtype, pd.DatetimeTZDtype):
+        return compute()  # not a tidy frame: the checks that follow say so
+    key = (kind, _buckets_digest(df), extra)
+    with _derived_lock:
+        if key in _derived:
+            _derived.move_to_end(key)
+            return _derived[key]
+    value = compute()
+    with _derived_lock:
+        _derived[key] = value
+        held = sum(getattr(v, "nbytes", 0) for v in _derived.values())
+        while len(_derived) > DERIVED_KEPT or (held > DERIVED_BYTES and len(_derived) > 1):
+            _, old = _derived.popitem(last=False)
+            held -= getattr(old, "nbytes", 0)
+    return value
 
 
 def keeps_missing_series(func: F) -> F:
@@ -93,6 +132,10 @@ def tz_of(df: pd.DataFrame) -> str:
 
 def bucket_freq(df: pd.DataFrame) -> str:
     """``"D"`` when the frame's buckets are local days, else ``"h"``."""
+    return remembered("freq", df, None, lambda: _bucket_freq(df))
+
+
+def _bucket_freq(df: pd.DataFrame) -> str:
     stamps = pd.DatetimeIndex(pd.unique(df["timestamp"])).sort_values()
     if len(stamps) == 0:
         return "h"
@@ -128,6 +171,10 @@ def resolve_as_of(df: pd.DataFrame, as_of: Any = None) -> pd.Timestamp:
     freq = bucket_freq(df)
     if as_of is not None:
         return floor_to_bucket(df, to_timestamp(as_of, tz, name="as_of"), freq)
+    return remembered("now", df, None, lambda: _last_complete_end(df, freq))
+
+
+def _last_complete_end(df: pd.DataFrame, freq: str) -> pd.Timestamp:
     complete = df.loc[df["complete"].astype(bool), "timestamp"]
     if len(complete):
         return pd.Timestamp(bucket_ends(pd.DatetimeIndex([complete.max()]), freq)[0])
@@ -162,6 +209,11 @@ def counted(df: pd.DataFrame, now: pd.Timestamp, freq: str | None = None) -> np.
     running when it was fetched, whatever ``as_of`` says later.
     """
     freq = freq or bucket_freq(df)
+    rows = remembered("counted", df, (now, freq), lambda: _counted(df, now, freq))
+    return rows.copy()
+
+
+def _counted(df: pd.DataFrame, now: pd.Timestamp, freq: str) -> np.ndarray:
     ends = bucket_ends(df["timestamp"], freq)
     ended = np.asarray(ends <= now, dtype=bool)
     if not len(df):
