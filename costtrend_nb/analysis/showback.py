@@ -49,6 +49,8 @@ __all__ = [
 
 #: The label of the row and column that hold totals in :func:`allocation`.
 TOTAL = "Total"
+#: The label of spend without a department in :func:`allocation`.
+NO_DEPARTMENT = "No department"
 
 #: Unit costs are quoted per this many units of volume, named so: ¥ per 1M tokens, per image...
 UNIT_COST_SCALE: dict[str, tuple[float, str]] = {
@@ -242,16 +244,19 @@ def rollup(
 
 
 def _labels(values: pd.Series, axis: str, names: Any) -> pd.Series:
-    """Readable labels for group values: department names (unique), model types as they are."""
-    if axis != "client_id" or names is None:
+    """Readable labels for group values: department names (unique), model types as they are;
+    spend without a department is "No department"."""
+    if axis != "client_id":
         return values.astype(str)
-    if isinstance(names, pd.DataFrame):
+    if names is None:
+        mapping: dict[int, str] = {}
+    elif isinstance(names, pd.DataFrame):
         mapping = dict(zip(names["id"].astype("int64"), names["name"].astype(str), strict=True))
     elif isinstance(names, Mapping):
         mapping = {int(k): str(v) for k, v in names.items()}
     else:
         raise QueryError("names must be client.departments() or a mapping of id to name.")
-    labels = values.map(lambda i: mapping.get(int(i), str(i)))
+    labels = values.map(lambda i: NO_DEPARTMENT if pd.isna(i) else mapping.get(int(i), str(i)))
     doubled = labels.duplicated(keep=False)
     return labels.where(~doubled, labels + " (" + values.astype(str) + ")")
 
@@ -580,7 +585,7 @@ def price_changes(
         )
     if not (isinstance(min_score, (int, float)) and min_score >= 0):
         raise QueryError(f"min_score must be a number >= 0, not {min_score!r}.")
-    costs = unit_costs(_bare(df), by=by, freq=freq, as_of=as_of)
+    costs = unit_costs(df, by=by, freq=freq, as_of=as_of)  # checks the frame first
     groups = [g for g in ("model_type", "client_id") if g in costs.columns]
     rows = []
     for key, part in costs.groupby(groups, observed=True, dropna=False, sort=True):
