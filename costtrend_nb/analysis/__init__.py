@@ -15,6 +15,7 @@ from .engines import ETSForecaster, Forecaster, MSTLForecaster, SeasonalNaiveFor
 from .forecast import backtest, choose_engine, forecast, month_end_landing
 from .periods import align_periods, compare_periods, period_pairs
 from .showback import (
+    NO_DEPARTMENT,
     TOTAL,
     UNIT_COST_SCALE,
     allocation,
@@ -25,6 +26,7 @@ from .showback import (
 )
 
 __all__ = [
+    "NO_DEPARTMENT",
     "OTHER",
     "TOTAL",
     "UNIT_COST_SCALE",

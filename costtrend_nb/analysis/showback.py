@@ -37,6 +37,7 @@ from ._frame import (
 from .drivers import volume_of
 
 __all__ = [
+    "NO_DEPARTMENT",
     "TOTAL",
     "TYPE_SCALE",
     "UNIT_COST_SCALE",
