@@ -233,20 +233,33 @@ def test_bucket_facts_follow_the_frames_content_not_its_identity():
     df.loc[df.index[-1], "complete"] = False
     assert resolve_as_of(df) == pd.Timestamp("2026-11-07", tz=TZ)
     assert not counted(df, pd.Timestamp("2026-11-08", tz=TZ))[-1]
-    df["timestamp"] = pd.date_range("2026-11-01", periods=len(df), freq="h", tz=TZ)
+    df["timestamp"] = df["timestamp"] + pd.Timedelta(hours=1)  # the same dtype, other stamps
     assert bucket_freq(df) == "h"
+    utc = df.assign(timestamp=df["timestamp"].dt.tz_convert("UTC") - pd.Timedelta(hours=1))
+    assert bucket_freq(utc) == "h"  # the same instants as the Shanghai midnights, not at midnight
 
 
 def test_remembered_bucket_facts_are_bounded_in_bytes(monkeypatch):
+    """The oldest go first while their arrays hold more than the bound, but the newest is kept
+    even alone over it; facts without an array (a bucket size) count no bytes."""
     from costtrend_nb.analysis import _frame
 
-    monkeypatch.setattr(_frame, "DERIVED_BYTES", 300)
+    monkeypatch.setattr(_frame, "DERIVED_BYTES", 230)
     monkeypatch.setattr(_frame, "_derived", type(_frame._derived)())
-    now = pd.Timestamp("2026-12-01", tz=TZ)
-    for days in (100, 110, 120):  # 100 to 120 rows: a bool a row
-        df = make_frame("2026-01-01", str((pd.Timestamp("2026-01-01") + pd.Timedelta(days=days)).date()),
-                        {("Chat", None, "total_amount"): 1.0})  # fmt: skip
-        _frame.counted(df, now, "D")
-        held = sum(getattr(v, "nbytes", 0) for v in _frame._derived.values())
-        assert held <= 300 or len(_frame._derived) == 1
-    assert [len(v) for v in _frame._derived.values() if hasattr(v, "nbytes")] == [110, 120]
+    now = pd.Timestamp("2026-12-31", tz=TZ)
+
+    def frame(days):
+        end = str((pd.Timestamp("2026-01-01") + pd.Timedelta(days=days)).date())
+        return make_frame("2026-01-01", end, {("Chat", None, "total_amount"): 1.0})
+
+    def kept():
+        return [len(v) if hasattr(v, "nbytes") else v for v in _frame._derived.values()]
+
+    assert _frame.bucket_freq(frame(5)) == "D"
+    for days in (100, 110):  # a bool a row: 210 bytes, under the bound
+        _frame.counted(frame(days), now, "D")
+    assert kept() == ["D", 100, 110]
+    _frame.counted(frame(120), now, "D")  # 330: the oldest go until 230, the bound itself
+    assert kept() == [110, 120]
+    _frame.counted(frame(240), now, "D")  # alone over the bound: kept
+    assert kept() == [240]
