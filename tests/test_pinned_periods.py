@@ -622,3 +622,21 @@ def test_a_metric_in_an_empty_frame_gets_its_whole_message():
     with pytest.raises(QueryError) as err:
         compare_periods(_days().iloc[:0], "total_amount")
     assert str(err.value) == "metric 'total_amount' is not in the frame; it holds: nothing."
+
+
+@pytest.mark.parametrize(
+    ("period", "edge"),
+    [("30min", "2026-11-07T23:30:00+08:00"), ("90min", "2026-11-07T22:30:00+08:00")],
+)
+def test_a_rolling_period_that_cuts_an_hourly_bucket_is_refused(period, edge):
+    """A window edge inside an hour would leave that bucket neither in nor out: a period
+    shorter than a bucket summed to 0.0 (an empty window) instead of saying so."""
+    df = make_frame("2026-11-01", "2026-11-08", {("Chat", None, "total_amount"): 1.0}, freq="h")
+    with pytest.raises(QueryError) as err:
+        compare_periods(df, "total_amount", period)
+    assert str(err.value) == (
+        "with hourly buckets the period must be whole hours; a window would start or end at "
+        f"{edge}, inside a bucket."
+    )
+    row = compare_periods(df, "total_amount", "2h").iloc[0]  # whole hours: two buckets each
+    assert (row["current"], row["previous"]) == (2.0, 2.0)

@@ -35,6 +35,7 @@ from ._frame import (
     counted,
     coverage,
     coverage_warning,
+    floor_to_bucket,
     in_window,
     keeps_missing_series,
     localize,
@@ -157,15 +158,21 @@ def period_pairs(
 
 
 def _check_bucket_edges(df: pd.DataFrame, pairs: list[PeriodPair]) -> None:
-    if bucket_freq(df) != "D":
-        return
+    """Refuse rolling windows that cut a bucket: its part would be neither in nor out (a
+    period shorter than a bucket would sum to nothing)."""
+    freq = bucket_freq(df)
     for pair in pairs:
         for edge in (pair.current.start, pair.current.end, pair.previous.start):
             local = edge.tz_convert(tz_of(df))
-            if local != local.normalize():
+            if freq == "D" and local != local.normalize():
                 raise QueryError(
                     "with daily buckets the period must be whole days; a window would start or "
                     f"end at {local.isoformat()}."
+                )
+            if freq == "h" and floor_to_bucket(df, edge, freq) != edge:
+                raise QueryError(
+                    "with hourly buckets the period must be whole hours; a window would start "
+                    f"or end at {local.isoformat()}, inside a bucket."
                 )
 
 
