@@ -263,3 +263,13 @@ def test_remembered_bucket_facts_are_bounded_in_bytes(monkeypatch):
     assert kept() == [110, 120]
     _frame.counted(frame(240), now, "D")  # alone over the bound: kept
     assert kept() == [240]
+
+
+def test_the_bucket_size_of_stamps_alone_needs_no_complete_column():
+    """Remembering bucket facts reads the complete flags too; a frame of stamps alone (a
+    table made from a tidy frame) still gets its bucket size, computed afresh."""
+    from costtrend_nb.analysis._frame import bucket_freq
+
+    stamps = pd.DataFrame({"timestamp": pd.date_range("2026-01-01", periods=3, freq="D", tz=TZ)})
+    assert bucket_freq(stamps) == "D"
+    assert bucket_freq(stamps.assign(timestamp=stamps["timestamp"] + pd.Timedelta(hours=1))) == "h"

@@ -50,7 +50,7 @@ def remembered(kind: str, df: pd.DataFrame, extra: Hashable, compute: Callable[[
     """``compute()``, remembered by ``kind``, ``extra`` and the content of ``df``'s stamps and
     complete flags: an analysis asks the same facts of one frame many times (its bucket size,
     its "now", which rows count)."""
-    if not isinstance(df["timestamp"].dtype, pd.DatetimeTZDtype):
+    if "complete" not in df or not isinstance(df["timestamp"].dtype, pd.DatetimeTZDtype):
         return compute()  # not a tidy frame: the checks that follow say so
     key = (kind, _buckets_digest(df), extra)
     with _derived_lock:
