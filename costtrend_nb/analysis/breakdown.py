@@ -38,10 +38,19 @@ def _check(by: Any, top: Any) -> None:
 
 
 def _fold(table: pd.DataFrame, by: str, top: int, value: str) -> pd.Series:
-    """Each group's label after folding all but the ``top`` largest into "Other"."""
-    order = table.sort_values(value, ascending=False, kind="stable")[by].tolist()
-    keep = set(order[:top]) if len(order) > top else set(order)
-    return table[by].map(lambda g: g if g in keep else OTHER)
+    """Each group's label after folding all but the ``top`` largest into "Other". The group
+    of a missing key (cost without a department) is one group like the others: its key may
+    come back as ``pd.NA`` or ``nan`` depending on the pandas version, so it is told by
+    ``pd.isna``, never by equality."""
+    order = table.sort_values(value, ascending=False, kind="stable")[by].astype(object).tolist()
+    kept = order[:top]
+    keep_missing = any(pd.isna(g) for g in kept)
+    keep = {g for g in kept if not pd.isna(g)}
+    labels = [
+        g if (keep_missing if pd.isna(g) else g in keep) else OTHER
+        for g in table[by].astype(object)
+    ]
+    return pd.Series(labels, index=table.index, dtype=object)
 
 
 @keeps_missing_series
@@ -160,8 +169,12 @@ def share_over_time(
     if as_of is not None:
         rows = rows[counted(rows, resolve_as_of(df, as_of), bucket_freq(df))]
     per_group = rows.groupby(by, observed=True, dropna=False)["value"].sum().reset_index()
-    labels = dict(zip(per_group[by], _fold(per_group, by, top, "value"), strict=True))
-    rows = rows.assign(**{by: rows[by].astype(object).map(labels)})
+    folded = _fold(per_group, by, top, "value")
+    labels = {k: lab for k, lab in zip(per_group[by].astype(object), folded, strict=True)
+              if not pd.isna(k)}  # fmt: skip
+    missing = next((lab for k, lab in zip(per_group[by], folded, strict=True) if pd.isna(k)), None)
+    keys = rows[by].astype(object)
+    rows = rows.assign(**{by: [missing if pd.isna(k) else labels[k] for k in keys]})
     if freq is None:
         grouped = rows.groupby(["timestamp", by], sort=True, dropna=False)
     else:
