@@ -349,3 +349,14 @@ def test_a_whole_frame_breakdown_with_a_hole_has_nan_totals():
     assert table["model_type"].tolist() == ["Chat", "TTS"]  # NaN totals keep the frame order
     assert table["current"].dtype == np.float64 and table["current"].isna().all()
     assert table["share"].isna().all() and table["current_coverage"].iloc[0] < 1
+
+
+def test_cost_without_a_department_folds_into_other_when_it_is_not_in_the_top():
+    series = {
+        ("Chat", None, "total_amount"): 1.0,
+        ("TTS", 1, "total_amount"): 5.0,
+        ("TTS", 2, "total_amount"): 3.0,
+    }
+    shares = share_over_time(make_frame("2026-02-01", "2026-02-02", series), "client_id", top=1)
+    assert shares["client_id"].tolist() == [1, "Other"]
+    assert shares["value"].tolist() == [5.0, 4.0]
