@@ -27,7 +27,9 @@ HALO_PX = 2  # pixels around a panel's extent that its drawing may touch (antial
 def encode_png(canvas: Any) -> bytes:
     """The canvas's pixels as PNG bytes with a palette of 256 colours, quickly compressed: a
     third of the bytes of full colour, and faster to make (a figure's flat colours and text
-    shades fit in 256; the reports' figures are made the same way).
+    shades fit in 256). ``reportkernel.optimise_png`` makes the reports' figures the same way
+    but keeps white exactly with a pixel mask, 20 ms more per image than a dashboard can
+    spend: here the palette's near-white colours are made white instead.
 
     Example:
         >>> import io
